@@ -1,0 +1,101 @@
+import { basename, extname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Exporter } from '../export/exporter.js';
+import type { Export } from '../export/export.js';
+import { availableFormats } from '../formats/registry.js';
+import { fromIPC, fromParquet } from '../sources/index.js';
+import type { BatchSource } from '../sources/types.js';
+import { ProgressBar } from './progress-bar.js';
+import { formatBytes, parseByteSize } from './size.js';
+
+const USAGE = `Usage: tabular-export <input.arrow|.arrows|.feather|.parquet|-> --format <fmt> --out <dir>
+         [--max-file-size <bytes, e.g. 512MB or 1GiB>] [--max-rows-per-file <n>] [--name <table name>]
+         [--gzip] [--no-header] [--delimiter <c>] [--json]
+
+  --format             ${availableFormats().join(', ')} (ndjson = jsonl)
+  --out                directory for the files (created if missing)
+  --max-file-size      start a new file once one reaches this size (KB/MB/GB = 1000^n, KiB/MiB/GiB = 1024^n)
+  --max-rows-per-file  at most this many rows per file
+  --name               table name (default: the input file's name without its extension); names the files
+  --gzip               csv/jsonl: write .csv.gz / .jsonl.gz
+  --no-header          csv: no header row
+  --delimiter          csv: field delimiter (default ",")
+  --json               print the final Export resource as JSON on stdout
+Input "-" reads an Arrow IPC stream from standard input.
+Exit status: 0 completed, 1 failed, 2 bad usage, 130 cancelled.`;
+
+function fail(message: string): never {
+  process.stderr.write(`tabular-export: ${message}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function sourceOf(input: string): BatchSource {
+  if (input === '-') return fromIPC(process.stdin);
+  const ext = extname(input).toLowerCase();
+  if (ext === '.parquet') return fromParquet(input);
+  if (ext === '.arrow' || ext === '.arrows' || ext === '.feather' || ext === '.ipc') return fromIPC(input);
+  return fail(`cannot tell the input's kind from "${ext}": use .arrow, .arrows, .feather or .parquet`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      format: { type: 'string' },
+      out: { type: 'string' },
+      'max-file-size': { type: 'string' },
+      'max-rows-per-file': { type: 'string' },
+      name: { type: 'string' },
+      gzip: { type: 'boolean' },
+      'no-header': { type: 'boolean' },
+      delimiter: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) { process.stdout.write(`${USAGE}\n`); return 0; }
+  if (positionals.length !== 1) fail('give exactly one input file');
+  if (!values.format) fail('--format is required');
+  if (!values.out) fail('--out is required');
+  const input = positionals[0];
+  const maxFileSize = values['max-file-size'] === undefined ? undefined : parseByteSize(values['max-file-size']) ?? fail(`--max-file-size: "${values['max-file-size']}" is not a size`);
+  const rowsText = values['max-rows-per-file'];
+  const maxRowsPerFile = rowsText === undefined ? undefined : /^\d+$/.test(rowsText) && Number(rowsText) > 0 ? Number(rowsText) : fail(`--max-rows-per-file: "${rowsText}" is not a positive integer`);
+  const name = values.name ?? (input === '-' ? 'stdin' : basename(input, extname(input)));
+
+  const exporter = new Exporter({ concurrency: 1 });
+  let exp: Export;
+  try {
+    exp = exporter.create(sourceOf(input), {
+      format: values.format, out: values.out, name, maxFileSize, maxRowsPerFile,
+      csv: { header: !values['no-header'], delimiter: values.delimiter, gzip: values.gzip },
+      jsonl: { gzip: values.gzip },
+    });
+  } catch (err) {
+    return fail(err instanceof Error ? err.message : String(err));
+  }
+  const bar = process.stderr.isTTY ? new ProgressBar(process.stderr) : null;
+  if (bar) exp.on('progress', () => bar.draw(exp.percentCompleted, exp.rows));
+  const onSignal = (): void => { exporter.cancel(exp.id, 'interrupted'); };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  await exp.done();
+  bar?.clear();
+  if (values.json) process.stdout.write(`${JSON.stringify(exp.toJSON(), null, 2)}\n`);
+  if (exp.status !== 'completed') {
+    process.stderr.write(`tabular-export: ${exp.status}: ${exp.errorMessage}\n`);
+    return exp.status === 'cancelled' ? 130 : 1;
+  }
+  for (const w of exp.warnings) process.stderr.write(`warning: ${w}\n`);
+  for (const r of exp.renames) process.stderr.write(`renamed: ${r.from} -> ${r.to} (${r.reason})\n`);
+  if (!values.json) {
+    for (const f of exp.files) process.stdout.write(`${f.path ?? f.name}\t${f.rows} rows\t${formatBytes(f.size)}\tmd5 ${f.md5}\n`);
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
+  process.stderr.write(`tabular-export: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,179 @@
+import type { RecordBatch } from 'apache-arrow';
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { tmpdir } from 'node:os';
+import { ExportError } from '../errors.js';
+import { encoderFor, resolveFormat, type FormatOptions } from '../formats/registry.js';
+import { Progress } from '../pipeline/progress.js';
+import { runPipeline, type ExportedFile } from '../pipeline/run.js';
+import { DirectoryTarget } from '../sinks/directory.js';
+import { StreamTarget, type OpenWritable } from '../sinks/stream.js';
+import type { FileTarget } from '../sinks/target.js';
+import { toBatchSource } from '../sources/index.js';
+import type { BatchSource } from '../sources/types.js';
+import { tableBase, type Table, type TableBase } from '../table/types.js';
+import { Export } from './export.js';
+
+export type SourceInput = BatchSource | AsyncIterable<RecordBatch> | Iterable<RecordBatch>;
+
+export interface ExportRequest extends FormatOptions {
+  /** csv, jsonl (alias ndjson), parquet, avro, dta or sav. */
+  format: string;
+  /** Directory for the files (created if missing). One of `out` and `target` is required. */
+  out?: string;
+  /** Or: opens a Writable for each part, e.g. an object-store upload. */
+  target?: OpenWritable;
+  /** The table definition; derived from the source's Arrow schema when absent. */
+  table?: Table;
+  /** Table name when the table is derived (default "table"). Names the files. */
+  name?: string;
+  /** The platform's base representation of the table, shown in the Export resource. */
+  tableBase?: TableBase;
+  /** Roll to a new file once a file reaches this many bytes (splittable formats only). */
+  maxFileSize?: number;
+  /** At most this many rows per file (splittable formats only). */
+  maxRowsPerFile?: number;
+  signal?: AbortSignal;
+  id?: string;
+}
+
+export interface ExporterOptions {
+  /** Exports running at once; the others wait `queued`. Default 2. */
+  concurrency?: number;
+  /** Where temporary files go (spools, patched parts for stream targets). Default os.tmpdir(). */
+  tempDir?: string;
+}
+
+interface Job {
+  exp: Export;
+  run: () => Promise<void>;
+  controller: AbortController;
+}
+
+/**
+ * Runs many exports with a concurrency limit, finds them by id and cancels them. Emits
+ * 'status' (export, status) and 'progress' (export, snapshot) for every export it runs.
+ */
+export class Exporter extends EventEmitter {
+  private readonly exports = new Map<string, Export>();
+  private readonly jobs = new Map<string, Job>();
+  private readonly queue: Job[] = [];
+  private running = 0;
+  readonly concurrency: number;
+  readonly tempDir: string;
+
+  constructor(options: ExporterOptions = {}) {
+    super();
+    this.concurrency = Math.max(1, options.concurrency ?? 2);
+    this.tempDir = options.tempDir ?? tmpdir();
+  }
+
+  /** Creates a queued export; throws an ExportError at once for an unknown format or bad option. */
+  create(input: SourceInput, request: ExportRequest): Export {
+    const format = resolveFormat(request.format);
+    const encoder = encoderFor(format);
+    const options = request[format as keyof FormatOptions];
+    checkSizes(request, format);
+    if (!request.out && !request.target) throw new ExportError('INVALID_OPTION', 'give `out` (a directory) or `target` (a Writable per part)', { format });
+    const id = request.id ?? randomUUID();
+    if (this.exports.has(id)) throw new ExportError('INVALID_OPTION', `an export with id ${id} exists already`, { format });
+    const name = request.table?.name ?? request.name ?? 'table';
+    const base = request.tableBase ?? (request.table ? tableBase(request.table) : { kind: 'table' as const, name });
+    const exp = new Export(id, format, base);
+    const controller = new AbortController();
+    request.signal?.addEventListener('abort', () => controller.abort(request.signal?.reason), { once: true });
+    const source = toBatchSource(input);
+    const target: FileTarget = request.out ? new DirectoryTarget(request.out, id) : new StreamTarget(request.target as OpenWritable, this.tempDir);
+    const progress = new Progress();
+    progress.on('progress', (snap) => { exp.reportProgress(snap); this.emit('progress', exp, snap); });
+    exp.on('status', (status) => this.emit('status', exp, status));
+
+    const run = async (): Promise<void> => {
+      exp.markRunning();
+      try {
+        const result = await runPipeline({
+          source, table: request.table, tableName: name, encoder, options,
+          gzip: encoder.compression?.(options) === 'gzip', target,
+          maxFileSize: encoder.capabilities.splittable ? request.maxFileSize : undefined,
+          maxRowsPerFile: encoder.capabilities.splittable ? request.maxRowsPerFile : undefined,
+          signal: controller.signal, progress,
+          onPrepared: (table, prepared) => {
+            if (!request.tableBase) exp.table = tableBase(table);
+            exp.renames = prepared.renames;
+          },
+        });
+        exp.warnings = result.warnings;
+        progress.complete();
+        exp.markCompleted(result.files, result.rows);
+      } catch (err) {
+        const error = err instanceof ExportError ? err : new ExportError('INTERNAL', String(err));
+        if (error.code === 'CANCELLED') exp.markCancelled(error.message);
+        else exp.markFailed(error.message, error.code);
+      }
+    };
+    const job: Job = { exp, run, controller };
+    this.exports.set(id, exp);
+    this.jobs.set(id, job);
+    controller.signal.addEventListener('abort', () => this.dequeue(job), { once: true });
+    if (controller.signal.aborted) this.dequeue(job);
+    else { this.queue.push(job); this.pump(); }
+    return exp;
+  }
+
+  get(id: string): Export | undefined {
+    return this.exports.get(id);
+  }
+
+  list(): Export[] {
+    return [...this.exports.values()];
+  }
+
+  /** Cancels a queued or running export; a finished one is left as it is. */
+  cancel(id: string, reason?: string): Export | undefined {
+    const job = this.jobs.get(id);
+    if (job && !job.exp.finished) job.controller.abort(reason ? new Error(reason) : undefined);
+    return this.exports.get(id);
+  }
+
+  /** The files of a completed export: name, path, size, rows, MD5. */
+  files(id: string): ExportedFile[] {
+    return this.exports.get(id)?.files ?? [];
+  }
+
+  /** Resolves when every export created so far has ended. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.exports.values()].map((e) => e.done()));
+  }
+
+  private dequeue(job: Job): void {
+    const at = this.queue.indexOf(job);
+    if (at < 0) return; // running: the pipeline sees the signal
+    this.queue.splice(at, 1);
+    job.exp.markCancelled('the export was cancelled before it started');
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency && this.queue.length > 0) {
+      const job = this.queue.shift() as Job;
+      this.running += 1;
+      void job.run().finally(() => {
+        this.running -= 1;
+        this.pump();
+      });
+    }
+  }
+}
+
+function checkSizes(request: ExportRequest, format: string): void {
+  for (const key of ['maxFileSize', 'maxRowsPerFile'] as const) {
+    const value = request[key];
+    if (value !== undefined && (!Number.isSafeInteger(value) || value <= 0)) {
+      throw new ExportError('INVALID_OPTION', `${key} must be a positive integer, got ${String(value)}`, { format });
+    }
+  }
+}
+
+/** Runs one export to its end and returns it (completed, failed or cancelled; never throws for those). */
+export async function exportTable(input: SourceInput, request: ExportRequest): Promise<Export> {
+  return new Exporter({ concurrency: 1 }).create(input, request).done();
+}

@@ -1,0 +1,71 @@
+import type { RecordBatch } from 'apache-arrow';
+import type { Table } from '../table/types.js';
+
+export const FORMATS = ['csv', 'jsonl', 'parquet', 'avro', 'dta', 'sav'] as const;
+export type ExportFormat = (typeof FORMATS)[number];
+
+/** Where an encoder's bytes go. `write` resolves once the bytes are accepted (backpressure). */
+export interface ByteSink {
+  write(bytes: Uint8Array): Promise<void>;
+  /** Bytes accepted so far in this file. */
+  readonly bytesWritten: number;
+}
+
+/** A rewrite of bytes already written, applied after the file ends (dta map and N, sav ncases). */
+export interface Patch {
+  position: number;
+  bytes: Uint8Array;
+}
+
+export interface EncoderCapabilities {
+  /** The splitting sink may end the file at a batch boundary and begin another. */
+  splittable: boolean;
+  /** Split threshold used when the caller gives none (parquet, avro: 1 GiB); undefined = one file. */
+  defaultMaxFileSize?: number;
+  /** Needs table.numRows before the first byte (else the pipeline runs a first pass). */
+  needsRowCount: boolean;
+  /** Needs per-column statistics (string byte widths, integer ranges) before the first byte. */
+  needsStatistics: boolean;
+  /** Returns patches from endFile; the target must seek, or a temp file is used. */
+  patchesHeader: boolean;
+}
+
+/** A name a format forbids, and what it was renamed to in the file. */
+export interface Rename {
+  from: string;
+  to: string;
+  reason: string;
+}
+
+/** What validation found: the per-file encoder factory plus what the export reports. */
+export interface PreparedEncoder {
+  /** Called once per file (part). Writes the file's leading bytes to `sink`. */
+  beginFile(sink: ByteSink): Promise<FileEncoder>;
+  readonly renames: readonly Rename[];
+  readonly warnings: readonly string[];
+}
+
+export interface FileEncoder {
+  /** Encodes one canonical batch. `firstRow` is the batch's first row in the whole table (for errors). */
+  writeBatch(batch: RecordBatch, firstRow: number): Promise<void>;
+  /** Writes the trailing bytes; returns rewrites of earlier bytes, if the format patches its header. */
+  endFile(): Promise<Patch[]>;
+  /** Warnings found while encoding (values a format could not hold exactly), reported on the export. */
+  readonly warnings?: readonly string[];
+}
+
+/** The small table of functions each format provides (one folder per format under src/formats/). */
+export interface FormatEncoder<Options = unknown> {
+  readonly format: ExportFormat;
+  /** File name extension without the dot, given the options (e.g. `csv.gz`). */
+  extension(options: Options): string;
+  readonly capabilities: EncoderCapabilities;
+  /** Compression the sink applies around the encoder's bytes (csv.gz, jsonl.gz); none when absent. */
+  compression?(options: Options): 'gzip' | null;
+  /**
+   * Validates the table against the format's limits before any byte is written; throws an
+   * ExportError naming the column. The table has numRows/statistics filled in when the
+   * capabilities asked for them.
+   */
+  prepare(table: Table, options: Options): PreparedEncoder;
+}

@@ -1,0 +1,21 @@
+// Public API only: everything here is re-exported from the modules that own it.
+export { Exporter, exportTable } from './export/exporter.js';
+export type { ExportRequest, ExporterOptions, SourceInput } from './export/exporter.js';
+export { Export } from './export/export.js';
+export type { ExportJSON, ExportStatus } from './export/export.js';
+export type { ExportedFile } from './pipeline/run.js';
+export type { ProgressSnapshot } from './pipeline/progress.js';
+export { ExportError } from './errors.js';
+export type { ExportErrorCode } from './errors.js';
+export { fromBatches, fromIPC, fromParquet, fromRows } from './sources/index.js';
+export type { BatchSource, OpenedSource } from './sources/types.js';
+export { tableFromSchema, schemaOfTable } from './table/arrow-types.js';
+export { VARIABLE_TYPES } from './table/types.js';
+export type { Table, TableBase, Variable, VariableType, ValueLabel, VariableStatistics } from './table/types.js';
+export { FORMATS } from './formats/protocol.js';
+export type { ExportFormat, FormatEncoder, FileEncoder, PreparedEncoder, ByteSink, Patch, Rename, EncoderCapabilities } from './formats/protocol.js';
+export { availableFormats } from './formats/registry.js';
+export type { FormatOptions } from './formats/registry.js';
+export type { CsvOptions } from './formats/csv/index.js';
+export type { JsonlOptions } from './formats/jsonl/index.js';
+export type { OpenWritable } from './sinks/stream.js';

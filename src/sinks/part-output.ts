@@ -1,0 +1,100 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { Transform, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { ExportError } from '../errors.js';
+import type { ByteSink, Patch } from '../formats/protocol.js';
+
+export interface PartResult {
+  /** Bytes of the finished file as stored (after compression). */
+  size: number;
+  md5: string;
+}
+
+/** One file of an export being written: a ByteSink for the encoder plus its life cycle. */
+export interface PartOutput extends ByteSink {
+  /** Bytes that reached the destination so far (compressed size when gzip is on). */
+  readonly fileBytes: number;
+  /** Ends the file, applies header patches, and reports its size and MD5. */
+  close(patches: readonly Patch[]): Promise<PartResult>;
+  /** Stops writing after a failure or cancel; the target removes what was written. */
+  destroy(err: Error): void;
+}
+
+/** Counts and hashes the bytes on their way to the destination. */
+class Tap extends Transform {
+  bytes = 0;
+  readonly hash: Hash = createHash('md5');
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
+    this.bytes += chunk.length;
+    this.hash.update(chunk);
+    cb(null, chunk);
+  }
+}
+
+/**
+ * Streams encoder bytes to `dest`, through gzip when asked, with backpressure: write()
+ * resolves when the chain accepts more. When `patchPath` is given, dest is that local file
+ * and close() rewrites the patched ranges in place, then hashes the file again.
+ */
+export function openPartOutput(dest: Writable, gzip: boolean, patchPath?: string): PartOutput {
+  const tap = new Tap();
+  const head: Writable = gzip ? createGzip() : tap;
+  const stages = gzip ? [head, tap, dest] : [tap, dest];
+  let failure: Error | null = null;
+  const done = pipeline(stages as [Transform, ...Writable[]]).catch((err: Error) => {
+    failure ??= err instanceof ExportError ? err : new ExportError('TARGET_FAILED', `writing the output failed: ${err.message}`, {}, { cause: err });
+    throw failure;
+  });
+  done.catch(() => undefined); // observed through write()/close()
+  let bytesWritten = 0;
+
+  const waitDrain = (): Promise<void> => new Promise<void>((resolve, reject) => {
+    const onDrain = (): void => { cleanup(); resolve(); };
+    const onClose = (): void => { cleanup(); reject(failure ?? new Error('output closed')); };
+    const cleanup = (): void => { head.off('drain', onDrain); head.off('close', onClose); };
+    head.on('drain', onDrain);
+    head.on('close', onClose);
+  });
+
+  return {
+    get bytesWritten() { return bytesWritten; },
+    get fileBytes() { return tap.bytes; },
+    async write(bytes: Uint8Array): Promise<void> {
+      if (failure) throw failure;
+      if (bytes.length === 0) return;
+      bytesWritten += bytes.length;
+      if (!head.write(bytes)) await Promise.race([waitDrain(), done]);
+    },
+    async close(patches: readonly Patch[]): Promise<PartResult> {
+      head.end();
+      await done;
+      if (patches.length === 0) return { size: tap.bytes, md5: tap.hash.digest('hex') };
+      if (!patchPath) throw new Error('internal: patches need a seekable file');
+      await applyPatches(patchPath, patches);
+      return { size: tap.bytes, md5: await hashFile(patchPath) };
+    },
+    destroy(err: Error): void {
+      failure ??= err;
+      head.destroy(err);
+      dest.destroy(err);
+    },
+  };
+}
+
+export async function applyPatches(path: string, patches: readonly Patch[]): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    for (const p of patches) await handle.write(p.bytes, 0, p.bytes.length, p.position);
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function hashFile(path: string): Promise<string> {
+  const hash = createHash('md5');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { Exporter, ExportError, exportTable, fromBatches } from '../../src/index.js';
+import { idBatches, tempDir } from '../helpers/batches.js';
+
+const KEYS = ['kind', 'uri', 'id', 'createdAt', 'status', 'errorMessage', 'percentCompleted', 'format', 'size', 'fileCount', 'table'];
+
+describe('Export resource', () => {
+  it('toJSON has exactly the spec shape while queued and once completed', async () => {
+    const out = await tempDir();
+    const exporter = new Exporter({ concurrency: 1 });
+    const before = Date.now();
+    const exp = exporter.create(fromBatches(idBatches([3, 2])), { format: 'csv', out, name: 'people' });
+    const queued = exp.toJSON();
+    expect(Object.keys(queued)).toEqual(KEYS);
+    expect(queued).toMatchObject({ kind: 'export', status: 'queued', errorMessage: null, format: 'csv', size: null, fileCount: null, percentCompleted: 0 });
+    expect(queued.uri).toBe(`/exports/${exp.id}`);
+    expect(Number.isInteger(queued.createdAt) && queued.createdAt >= before && queued.createdAt <= Date.now()).toBe(true);
+    expect(queued.table).toMatchObject({ kind: 'table', name: 'people' });
+
+    await exp.done();
+    const done = JSON.parse(JSON.stringify(exp));
+    expect(Object.keys(done)).toEqual(KEYS);
+    expect(done.status).toBe('completed');
+    expect(done.percentCompleted).toBe(100);
+    expect(done.fileCount).toBe(1);
+    expect(done.size).toBe(exp.files[0].size);
+    expect(done.table).toMatchObject({ kind: 'table', name: 'people', numRows: null, variableCount: 2 });
+    expect(exporter.files(exp.id)).toEqual(exp.files);
+    expect(exp.files[0]).toMatchObject({ name: 'people.csv', rows: 5 });
+    expect(exp.files[0].md5).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('accepts ndjson as an alias of jsonl', async () => {
+    const exp = await exportTable(fromBatches(idBatches([2])), { format: 'ndjson', out: await tempDir(), name: 't' });
+    expect(exp.status).toBe('completed');
+    expect(exp.toJSON().format).toBe('jsonl');
+    expect(exp.files[0].name).toBe('t.jsonl');
+  });
+
+  it('refuses an unknown format at once with UNKNOWN_FORMAT', async () => {
+    const exporter = new Exporter();
+    expect(() => exporter.create(fromBatches([]), { format: 'xlsx', out: '/tmp' })).toThrow(ExportError);
+    try {
+      exporter.create(fromBatches([]), { format: 'xlsx', out: '/tmp' });
+    } catch (err) {
+      expect((err as ExportError).code).toBe('UNKNOWN_FORMAT');
+      expect((err as ExportError).message).toContain('xlsx');
+    }
+  });
+
+  it('refuses bad sizes with INVALID_OPTION', () => {
+    const exporter = new Exporter();
+    expect(() => exporter.create(fromBatches([]), { format: 'csv', out: '/tmp', maxFileSize: -1 })).toThrow(/maxFileSize must be a positive integer/);
+    expect(() => exporter.create(fromBatches([]), { format: 'csv', out: '/tmp', maxRowsPerFile: 1.5 })).toThrow(/maxRowsPerFile/);
+  });
+
+  it('uses the given table base and keeps it in toJSON', async () => {
+    const base = { kind: 'table' as const, name: 'survey', id: 't1', uri: '/tables/t1', numRows: 2 };
+    const exp = await exportTable(fromBatches(idBatches([2])), { format: 'csv', out: await tempDir(), tableBase: base, name: 'survey' });
+    expect(exp.toJSON().table).toEqual(base);
+  });
+});

@@ -1,0 +1,27 @@
+import { RecordBatch, tableFromArrays } from 'apache-arrow';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A simple two-column (id int64, label utf8) batch of `n` rows starting at `start`. */
+export function idBatch(start: number, n: number): RecordBatch {
+  const ids = BigInt64Array.from({ length: n }, (_, i) => BigInt(start + i));
+  const labels = Array.from({ length: n }, (_, i) => `row ${start + i}`);
+  return tableFromArrays({ id: ids, label: labels }).batches[0];
+}
+
+export function idBatches(sizes: number[]): RecordBatch[] {
+  let start = 0;
+  return sizes.map((n) => { const b = idBatch(start, n); start += n; return b; });
+}
+
+export async function tempDir(prefix = 'te-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** Every entry of a directory, hidden temporary files included. */
+export async function listDir(dir: string): Promise<string[]> {
+  return (await readdir(dir)).sort();
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

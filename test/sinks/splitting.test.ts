@@ -1,0 +1,89 @@
+import { readFile, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { exportTable, fromBatches } from '../../src/index.js';
+import { idBatches, listDir, tempDir } from '../helpers/batches.js';
+
+const SIZES = [1, 7, 250, 3, 0, 64, 100];
+const TOTAL = SIZES.reduce((a, b) => a + b, 0);
+
+async function readParts(paths: (string | null)[]): Promise<string[]> {
+  return Promise.all(paths.map((p) => readFile(p as string, 'utf8')));
+}
+
+describe('splitting sink', () => {
+  it('csv parts, concatenated with their repeated headers removed, equal the unsplit file', async () => {
+    const whole = await exportTable(fromBatches(idBatches(SIZES)), { format: 'csv', out: await tempDir(), name: 'ids' });
+    const out = await tempDir();
+    const split = await exportTable(fromBatches(idBatches(SIZES)), { format: 'csv', out, name: 'ids', maxRowsPerFile: 60 });
+    expect(split.status).toBe('completed');
+    const expectedParts = Math.ceil(TOTAL / 60);
+    expect(split.fileCount).toBe(expectedParts);
+    expect(split.files.map((f) => f.name)).toEqual(Array.from({ length: expectedParts }, (_, i) => `ids-${String(i).padStart(6, '0')}.csv`));
+    expect(split.files.map((f) => f.rows)).toEqual([...Array(expectedParts - 1).fill(60), TOTAL - 60 * (expectedParts - 1)]);
+    expect(await listDir(out)).toEqual(split.files.map((f) => f.name));
+
+    const [unsplit] = await readParts([whole.files[0].path]);
+    const parts = await readParts(split.files.map((f) => f.path));
+    const header = unsplit.slice(0, unsplit.indexOf('\n') + 1);
+    for (const p of parts) expect(p.startsWith(header)).toBe(true);
+    expect(header + parts.map((p) => p.slice(header.length)).join('')).toBe(unsplit);
+
+    // size and fileCount match the files on disk exactly, and each MD5 is the file's.
+    let total = 0;
+    for (const f of split.files) {
+      const bytes = await readFile(f.path as string);
+      expect((await stat(f.path as string)).size).toBe(f.size);
+      expect(createHash('md5').update(bytes).digest('hex')).toBe(f.md5);
+      total += f.size;
+    }
+    expect(split.size).toBe(total);
+  });
+
+  it('jsonl split by maxFileSize rolls at batch boundaries and concatenates to the unsplit file', async () => {
+    const whole = await exportTable(fromBatches(idBatches(SIZES)), { format: 'jsonl', out: await tempDir(), name: 'ids' });
+    const split = await exportTable(fromBatches(idBatches(SIZES)), { format: 'jsonl', out: await tempDir(), name: 'ids', maxFileSize: 2000 });
+    expect(split.fileCount).toBeGreaterThan(2);
+    const [unsplit] = await readParts([whole.files[0].path]);
+    expect((await readParts(split.files.map((f) => f.path))).join('')).toBe(unsplit);
+    // Every part but the last reached the threshold; none was begun empty.
+    for (const f of split.files.slice(0, -1)) expect(f.size).toBeGreaterThanOrEqual(2000);
+    for (const f of split.files) expect(f.rows).toBeGreaterThan(0);
+  });
+
+  it('an empty table still yields one complete file', async () => {
+    const exp = await exportTable(fromBatches(idBatches([0])), { format: 'csv', out: await tempDir(), name: 'empty', maxRowsPerFile: 5 });
+    expect(exp.fileCount).toBe(1);
+    expect(await readFile(exp.files[0].path as string, 'utf8')).toBe('id,label\n');
+  });
+
+  it('gzip parts are standalone gzip files of the same text', async () => {
+    const plain = await exportTable(fromBatches(idBatches(SIZES)), { format: 'csv', out: await tempDir(), name: 'ids' });
+    const gz = await exportTable(fromBatches(idBatches(SIZES)), { format: 'csv', out: await tempDir(), name: 'ids', csv: { gzip: true } });
+    expect(gz.files[0].name).toBe('ids.csv.gz');
+    const text = gunzipSync(await readFile(gz.files[0].path as string)).toString('utf8');
+    expect(text).toBe(await readFile(plain.files[0].path as string, 'utf8'));
+    expect(gz.size).toBe((await stat(gz.files[0].path as string)).size);
+  });
+
+  it('a stream target receives each part in order', async () => {
+    const received = new Map<number, Buffer[]>();
+    const target = ({ index }: { index: number }): Writable => {
+      const chunks: Buffer[] = [];
+      received.set(index, chunks);
+      return new Writable({ write(chunk: Buffer, _e, cb) { chunks.push(chunk); cb(); } });
+    };
+    const exp = await exportTable(fromBatches(idBatches(SIZES)), { format: 'csv', target, name: 'ids', maxRowsPerFile: 200 });
+    expect(exp.status).toBe('completed');
+    expect(exp.fileCount).toBe(3);
+    expect([...received.keys()]).toEqual([0, 1, 2]);
+    for (const f of exp.files) {
+      const bytes = Buffer.concat(received.get(exp.files.indexOf(f)) ?? []);
+      expect(bytes.length).toBe(f.size);
+      expect(f.path).toBeNull();
+      expect(createHash('md5').update(bytes).digest('hex')).toBe(f.md5);
+    }
+  });
+});
