@@ -42,6 +42,8 @@ export interface ExporterOptions {
   concurrency?: number;
   /** Where temporary files go (spools, patched parts for stream targets). Default os.tmpdir(). */
   tempDir?: string;
+  /** Least time between two 'progress' events of one export, in ms. Default 100. */
+  progressInterval?: number;
 }
 
 interface Job {
@@ -61,11 +63,13 @@ export class Exporter extends EventEmitter {
   private running = 0;
   readonly concurrency: number;
   readonly tempDir: string;
+  private readonly progressInterval: number;
 
   constructor(options: ExporterOptions = {}) {
     super();
     this.concurrency = Math.max(1, options.concurrency ?? 2);
     this.tempDir = options.tempDir ?? tmpdir();
+    this.progressInterval = options.progressInterval ?? 100;
   }
 
   /** Creates a queued export; throws an ExportError at once for an unknown format or bad option. */
@@ -84,7 +88,7 @@ export class Exporter extends EventEmitter {
     request.signal?.addEventListener('abort', () => controller.abort(request.signal?.reason), { once: true });
     const source = toBatchSource(input);
     const target: FileTarget = request.out ? new DirectoryTarget(request.out, id) : new StreamTarget(request.target as OpenWritable, this.tempDir);
-    const progress = new Progress();
+    const progress = new Progress(this.progressInterval);
     progress.on('progress', (snap) => { exp.reportProgress(snap); this.emit('progress', exp, snap); });
     exp.on('status', (status) => this.emit('status', exp, status));
 
@@ -96,7 +100,7 @@ export class Exporter extends EventEmitter {
           gzip: encoder.compression?.(options) === 'gzip', target,
           maxFileSize: encoder.capabilities.splittable ? request.maxFileSize : undefined,
           maxRowsPerFile: encoder.capabilities.splittable ? request.maxRowsPerFile : undefined,
-          signal: controller.signal, progress,
+          signal: controller.signal, progress, tempDir: this.tempDir,
           onPrepared: (table, prepared) => {
             if (!request.tableBase) exp.table = tableBase(table);
             exp.renames = prepared.renames;

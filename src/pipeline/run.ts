@@ -3,13 +3,16 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExportError, toExportError } from '../errors.js';
 import type { FormatEncoder, PreparedEncoder, Rename } from '../formats/protocol.js';
-import { SplittingSink, type FinishedPart, type PositionedBatch } from '../sinks/splitting.js';
+import { SplittingSink, type FinishedPart } from '../sinks/splitting.js';
 import { partNames, type FileTarget } from '../sinks/target.js';
-import type { BatchSource } from '../sources/types.js';
+import type { Spool } from '../sources/spool.js';
+import type { BatchSource, OpenedSource } from '../sources/types.js';
 import { tableFromSchema } from '../table/arrow-types.js';
-import { bindSchema, type Normalize } from '../table/normalize.js';
+import { needsFirstPass } from '../table/statistics.js';
 import type { Table } from '../table/types.js';
 import { safeFileName, validateTable } from '../table/validate.js';
+import { positionBatches, replay } from './batches.js';
+import { runFirstPass } from './first-pass.js';
 import type { Progress } from './progress.js';
 
 export interface PipelineRequest<Options> {
@@ -26,6 +29,8 @@ export interface PipelineRequest<Options> {
   maxRowsPerFile?: number;
   signal: AbortSignal;
   progress: Progress;
+  /** Where a one-shot source is spooled when the format needs a first pass. */
+  tempDir: string;
   /** Called once the table is known and the encoder has accepted it, before the first byte. */
   onPrepared?: (table: Table, prepared: PreparedEncoder) => void;
 }
@@ -55,9 +60,9 @@ export interface PipelineResult {
  */
 export async function runPipeline<Options>(req: PipelineRequest<Options>): Promise<PipelineResult> {
   const format = req.encoder.format;
-  const opened = await req.source.open().catch((err: unknown) => {
-    throw toExportError(err, 'SOURCE_FAILED', 'the source could not be opened').withFormat(format);
-  });
+  const caps = req.encoder.capabilities;
+  let opened = await openSource(req.source, format);
+  let spool: Spool | null = null;
   try {
     const iterator = opened.batches[Symbol.asyncIterator]();
     let first: RecordBatch | null = null;
@@ -68,9 +73,17 @@ export async function runPipeline<Options>(req: PipelineRequest<Options>): Promi
       first = head.value;
       schema = first.schema;
     }
-    const table: Table = req.table ? { ...req.table } : tableFromSchema(schema as Schema, req.tableName, opened.numRows);
+    let table: Table = req.table ? { ...req.table } : tableFromSchema(schema as Schema, req.tableName, opened.numRows);
     if (table.numRows === undefined && opened.numRows !== null) table.numRows = opened.numRows;
     validateTable(table, format);
+    let batches: AsyncIterable<RecordBatch> = replay(first, iterator);
+    if (needsFirstPass(table, caps.needsRowCount, caps.needsStatistics)) {
+      const pass = await runFirstPass(table, batches, req.source, req.tempDir, req.signal, format);
+      ({ table, spool } = pass);
+      await opened.close();
+      opened = await openSource(pass.source, format);
+      batches = opened.batches;
+    }
     const prepared = req.encoder.prepare(table, req.options);
     req.onPrepared?.(table, prepared);
 
@@ -80,14 +93,17 @@ export async function runPipeline<Options>(req: PipelineRequest<Options>): Promi
     const sink = new SplittingSink(prepared, req.target, {
       extension,
       gzip: req.gzip,
-      patchable: req.encoder.capabilities.patchesHeader,
-      maxFileSize: req.maxFileSize ?? req.encoder.capabilities.defaultMaxFileSize,
+      patchable: caps.patchesHeader,
+      maxFileSize: req.maxFileSize ?? caps.defaultMaxFileSize,
       maxRowsPerFile: req.maxRowsPerFile,
     }, req.progress);
-    const batches = positionBatches(replay(first, iterator), table, format);
-    await pipeline(Readable.from(batches, { objectMode: true, highWaterMark: 1 }), sink, { signal: req.signal });
+    const positioned = positionBatches(batches, table, format);
+    await pipeline(Readable.from(positioned, { objectMode: true, highWaterMark: 1 }), sink, { signal: req.signal });
 
     const rows = sink.parts.reduce((n, p) => n + p.rows, 0);
+    if (caps.needsRowCount && table.numRows !== rows) {
+      throw new ExportError('SCHEMA_MISMATCH', `the table declares ${table.numRows} rows but the source gave ${rows}`, { format });
+    }
     const names = partNames(safeFileName(table.name), extension, sink.parts.length);
     const paths = await req.target.commit(names);
     const files = sink.parts.map((p: FinishedPart, i) => ({ name: names[i], path: paths[i], size: p.size, rows: p.rows, md5: p.md5 }));
@@ -98,49 +114,19 @@ export async function runPipeline<Options>(req: PipelineRequest<Options>): Promi
     throw error;
   } finally {
     await opened.close().catch(() => undefined);
+    await spool?.remove().catch(() => undefined);
+  }
+}
+
+async function openSource(source: BatchSource, format: string): Promise<OpenedSource> {
+  try {
+    return await source.open();
+  } catch (err) {
+    throw toExportError(err, 'SOURCE_FAILED', 'the source could not be opened').withFormat(format);
   }
 }
 
 function cancelled(signal: AbortSignal, format: string): ExportError {
   const reason = signal.reason instanceof Error && signal.reason.name !== 'AbortError' ? `: ${signal.reason.message}` : '';
   return new ExportError('CANCELLED', `the export was cancelled${reason}`, { format });
-}
-
-async function* replay(first: RecordBatch | null, rest: AsyncIterator<RecordBatch>): AsyncGenerator<RecordBatch> {
-  if (first) yield first;
-  for (;;) {
-    const next = await rest.next();
-    if (next.done) return;
-    yield next.value;
-  }
-}
-
-/** Checks each batch against the table and brings it to canonical types; failures name the row. */
-async function* positionBatches(batches: AsyncIterable<RecordBatch>, table: Table, format: string): AsyncGenerator<PositionedBatch> {
-  let schema: Schema | null = null;
-  let normalize: Normalize | null = null;
-  let row = 0;
-  const iterator = batches[Symbol.asyncIterator]();
-  for (;;) {
-    let next: IteratorResult<RecordBatch>;
-    try {
-      next = await iterator.next();
-    } catch (err) {
-      if (err instanceof ExportError) throw err;
-      const text = err instanceof Error ? err.message : String(err);
-      throw new ExportError('SOURCE_FAILED', `the source failed after ${row} rows: ${text}`, { format }, { cause: err });
-    }
-    if (next.done) return;
-    const batch = next.value;
-    try {
-      if (batch.schema !== schema || !normalize) {
-        normalize = bindSchema(table, batch.schema, row);
-        schema = batch.schema;
-      }
-      yield { batch: normalize(batch, row), firstRow: row };
-    } catch (err) {
-      throw err instanceof ExportError ? err.withFormat(format) : err;
-    }
-    row += batch.numRows;
-  }
 }

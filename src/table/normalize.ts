@@ -1,5 +1,5 @@
 import {
-  Data, DataType, RecordBatch, Schema, Struct, TimeUnit, Type, Utf8, makeData,
+  Bool, Data, DataType, DateDay, Float64, RecordBatch, Schema, Struct, TimeUnit, Type, Utf8, makeData,
 } from 'apache-arrow';
 import { ExportError } from '../errors.js';
 import { arrowTypeOf, schemaOfTable, variableTypeOfArrow } from './arrow-types.js';
@@ -34,6 +34,8 @@ export function bindSchema(table: Table, schema: Schema, firstRow: number): Norm
       throw new ExportError('SCHEMA_MISMATCH', 'column is missing from the batch', { column: v.name, row: firstRow });
     }
     const inputType = schema.fields[index].type;
+    // An Arrow null column (what writers infer for an all-null column) fits any type.
+    if (inputType.typeId === Type.Null) return { index, convert: nullsOf(arrowTypeOf(v.type)) };
     const meaning = variableTypeOfArrow(inputType);
     const expected = v.type === 'geography' ? 'string' : v.type;
     if (meaning !== expected) {
@@ -78,6 +80,26 @@ function converterFor(input: DataType, type: VariableType): Convert {
     default:
       throw new ExportError('UNSUPPORTED_TYPE', `no conversion from Arrow type ${String(input)}`);
   }
+}
+
+/** An all-null column of the canonical type, with full-size zeroed buffers encoders can index. */
+function nullsOf(target: DataType): Convert {
+  return (data) => {
+    const n = data.length;
+    const nullBitmap = new Uint8Array(Math.ceil(n / 8));
+    switch (target.typeId) {
+      case Type.Utf8:
+        return makeData({ type: target as Utf8, length: n, nullCount: n, nullBitmap, valueOffsets: new Int32Array(n + 1), data: new Uint8Array(0) });
+      case Type.Bool:
+        return makeData({ type: target as Bool, length: n, nullCount: n, nullBitmap, data: new Uint8Array(Math.ceil(n / 8)) });
+      case Type.Float:
+        return makeData({ type: target as Float64, length: n, nullCount: n, nullBitmap, data: new Float64Array(n) });
+      case Type.Date:
+        return makeData({ type: target as DateDay, length: n, nullCount: n, nullBitmap, data: new Int32Array(n) });
+      default: // int64, timestamp[us], time64[us]
+        return new Data(target, 0, n, n, [undefined, new BigInt64Array(n), nullBitmap]);
+    }
+  };
 }
 
 /** Same buffers, canonical type object (drops a timestamp's zone, keeps everything else). */

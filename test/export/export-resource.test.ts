@@ -9,7 +9,9 @@ describe('Export resource', () => {
     const out = await tempDir();
     const exporter = new Exporter({ concurrency: 1 });
     const before = Date.now();
+    const first = exporter.create(fromBatches(idBatches([1])), { format: 'csv', out, name: 'first' });
     const exp = exporter.create(fromBatches(idBatches([3, 2])), { format: 'csv', out, name: 'people' });
+    expect(first.status).toBe('running');
     const queued = exp.toJSON();
     expect(Object.keys(queued)).toEqual(KEYS);
     expect(queued).toMatchObject({ kind: 'export', status: 'queued', errorMessage: null, format: 'csv', size: null, fileCount: null, percentCompleted: 0 });
@@ -24,7 +26,7 @@ describe('Export resource', () => {
     expect(done.percentCompleted).toBe(100);
     expect(done.fileCount).toBe(1);
     expect(done.size).toBe(exp.files[0].size);
-    expect(done.table).toMatchObject({ kind: 'table', name: 'people', numRows: null, variableCount: 2 });
+    expect(done.table).toMatchObject({ kind: 'table', name: 'people', numRows: 5, variableCount: 2 });
     expect(exporter.files(exp.id)).toEqual(exp.files);
     expect(exp.files[0]).toMatchObject({ name: 'people.csv', rows: 5 });
     expect(exp.files[0].md5).toMatch(/^[0-9a-f]{32}$/);

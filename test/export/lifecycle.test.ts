@@ -85,7 +85,7 @@ describe('export life cycle', () => {
 
   it('percentCompleted never decreases, is always a number and reaches 100 only on completion', async () => {
     const out = await tempDir();
-    const exporter = new Exporter();
+    const exporter = new Exporter({ progressInterval: 0 });
     const batches = Array.from({ length: 50 }, (_, i) => idBatch(i * 100, 100));
     const table = { name: 'progress', numRows: 5000, variables: [{ name: 'id', type: 'integer' as const }, { name: 'label', type: 'string' as const }] };
     const exp = exporter.create(fromBatches((async function* () { for (const b of batches) { yield b; await sleep(3); } })()), { format: 'csv', out, table });

@@ -1,4 +1,4 @@
-import { RecordBatch, tableFromArrays } from 'apache-arrow';
+import { Field, Int64, RecordBatch, Schema, Struct, Utf8, makeData, vectorFromArray } from 'apache-arrow';
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,9 @@ import { join } from 'node:path';
 export function idBatch(start: number, n: number): RecordBatch {
   const ids = BigInt64Array.from({ length: n }, (_, i) => BigInt(start + i));
   const labels = Array.from({ length: n }, (_, i) => `row ${start + i}`);
-  return tableFromArrays({ id: ids, label: labels }).batches[0];
+  const fields = [new Field('id', new Int64(), true), new Field('label', new Utf8(), true)];
+  const children = [makeData({ type: new Int64(), length: n, data: ids }), vectorFromArray(labels, new Utf8()).data[0]];
+  return new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: n, children }));
 }
 
 export function idBatches(sizes: number[]): RecordBatch[] {

@@ -1,0 +1,36 @@
+// One format's throughput run, in its own process so its peak RSS is its own.
+// Usage: node bench/format-run.mjs <format> <rows> <iterations> [json options]
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Bench } from 'tinybench';
+import { exportTable, fromBatches } from '../dist/index.js';
+import { benchBatches } from './table.mjs';
+
+const [format, rowsText, itText, optionsText] = process.argv.slice(2);
+const rows = Number(rowsText);
+const options = optionsText ? JSON.parse(optionsText) : {};
+const batches = [...benchBatches(rows)];
+globalThis.gc?.();
+const tableRss = process.memoryUsage().rss;
+const dir = await mkdtemp(join(tmpdir(), 'te-bench-'));
+let size = 0;
+const bench = new Bench({ iterations: Number(itText), warmupIterations: 1, time: 0, warmupTime: 0 });
+bench.add(format, async () => {
+  const exp = await exportTable(fromBatches(batches), { format, out: dir, name: 'bench', ...options });
+  if (exp.status !== 'completed') throw new Error(`${format}: ${exp.errorMessage}`);
+  size = exp.size;
+});
+await bench.run();
+await rm(dir, { recursive: true, force: true });
+const task = bench.tasks[0];
+const result = task.result;
+if (!result || result.state === 'errored' || result.error) throw result?.error ?? new Error(`${format}: benchmark failed`);
+const latency = result.latency ?? result;
+const medianMs = latency.p50 ?? latency.median;
+const samples = latency.samplesCount ?? latency.samples?.length ?? Number(itText);
+process.stdout.write(JSON.stringify({
+  format, rows, options, medianMs, minMs: latency.min, maxMs: latency.max, samples, size,
+  rowsPerSec: rows / (medianMs / 1000), mbPerSec: size / 1e6 / (medianMs / 1000),
+  tableRss, peakRss: process.resourceUsage().maxRSS * 1024,
+}) + '\n');

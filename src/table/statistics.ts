@@ -1,0 +1,71 @@
+import type { RecordBatch } from 'apache-arrow';
+import { isValid, viewColumns, type ColumnView } from './columns.js';
+import type { Table, VariableStatistics, VariableType } from './types.js';
+
+/**
+ * Accumulates what two-pass formats need before their first byte: the row count, each
+ * string column's largest UTF-8 byte length and each integer column's range. Fed canonical
+ * batches; O(columns) memory.
+ */
+export class StatisticsCollector {
+  rows = 0;
+  private readonly types: VariableType[];
+  private readonly stats: VariableStatistics[];
+
+  constructor(private readonly table: Table) {
+    this.types = table.variables.map((v) => v.type);
+    this.stats = table.variables.map(() => ({ nullCount: 0 }));
+  }
+
+  add(batch: RecordBatch): void {
+    this.rows += batch.numRows;
+    viewColumns(batch, this.types).forEach((col, i) => measureColumn(col, this.stats[i]));
+  }
+
+  /** The table with numRows and statistics filled in (given statistics are kept). */
+  result(): Table {
+    const statistics: Record<string, VariableStatistics> = {};
+    this.table.variables.forEach((v, i) => {
+      statistics[v.name] = { ...this.stats[i], ...this.table.statistics?.[v.name] };
+    });
+    return { ...this.table, numRows: this.rows, statistics };
+  }
+}
+
+function measureColumn(col: ColumnView, into: VariableStatistics): void {
+  into.nullCount = (into.nullCount ?? 0) + col.nullCount;
+  if (col.type === 'string' || col.type === 'geography') {
+    const offsets = col.offsets as Int32Array;
+    let max = into.maxByteLength ?? 0;
+    for (let i = 0; i < col.length; i++) {
+      const len = offsets[i + 1] - offsets[i];
+      // Arrow allows a null slot to span bytes, so only valid slots count.
+      if (len > max && (col.validity === null || isValid(col, i))) max = len;
+    }
+    into.maxByteLength = max;
+  } else if (col.type === 'integer') {
+    const values = col.values as BigInt64Array;
+    let min = into.min;
+    let max = into.max;
+    for (let i = 0; i < col.length; i++) {
+      if (col.validity !== null && !isValid(col, i)) continue;
+      const v = values[i];
+      if (min === undefined || v < min) min = v;
+      if (max === undefined || v > max) max = v;
+    }
+    if (min !== undefined) into.min = min;
+    if (max !== undefined) into.max = max;
+  }
+}
+
+/** True when the table lacks something the format needs before its first byte. */
+export function needsFirstPass(table: Table, needsRowCount: boolean, needsStatistics: boolean): boolean {
+  if (needsRowCount && table.numRows === undefined) return true;
+  if (!needsStatistics) return false;
+  return table.variables.some((v) => {
+    const s = table.statistics?.[v.name];
+    if (v.type === 'string' || v.type === 'geography') return s?.maxByteLength === undefined;
+    if (v.type === 'integer') return s?.min === undefined || s?.max === undefined;
+    return false;
+  });
+}
