@@ -72,6 +72,8 @@ function converterFor(input: DataType, type: VariableType): Convert {
     case Type.Timestamp:
     case Type.Time: {
       const unit = (input as unknown as { unit: number }).unit;
+      // Microseconds already (timestamp[us] with or without a zone, time64[us]): same buffers.
+      if (unit === TimeUnit.MICROSECOND) return relabel(target);
       return mapValues(target, (v) => toMicros(v as BigInt64Array | Int32Array, unit));
     }
     case Type.Utf8: return relabel(target);

@@ -1,0 +1,10 @@
+export { fromBatches, toBatchSource } from './batches.js';
+export type { BatchInput } from './batches.js';
+export { fromIPC } from './ipc.js';
+export type { FromIPCOptions, IPCInput } from './ipc.js';
+export { fromParquet } from './parquet.js';
+export { fromRows } from './rows.js';
+export type { FromRowsOptions, Row, RowInput } from './rows.js';
+export { createSpool } from './spool.js';
+export type { Spool } from './spool.js';
+export type { BatchSource, OpenedSource } from './types.js';

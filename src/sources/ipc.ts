@@ -1,0 +1,92 @@
+import { tmpdir } from 'node:os';
+import { RecordBatchReader } from 'apache-arrow';
+import type { AsyncRecordBatchFileReader, AsyncRecordBatchStreamReader, RecordBatch } from 'apache-arrow';
+import { ExportError, toExportError } from '../errors.js';
+import { guardOpen } from './batches.js';
+import { openBufferInput, openPathInput } from './ipc-input.js';
+import { openStreamInput } from './ipc-stream-input.js';
+import type { ByteInput } from './ipc-input.js';
+import type { BatchSource, OpenedSource } from './types.js';
+
+/** A path to an .arrow/.feather (v2) or .arrows file, its bytes, or a Node stream of them. */
+export type IPCInput = string | Uint8Array | NodeJS.ReadableStream;
+
+export interface FromIPCOptions {
+  /** Where a one-shot stream of an IPC file without a leading schema is copied first (default os.tmpdir()). */
+  tempDir?: string;
+}
+
+type AsyncReader = AsyncRecordBatchFileReader | AsyncRecordBatchStreamReader;
+
+/**
+ * Arrow IPC input, file or stream format (auto-detected by the file format's `ARROW1` magic).
+ * Whatever the input, the batches come from one sequential stream reader pulling bytes in
+ * bounded chunks, so memory stays O(batch) even for a file much larger than RAM. The file footer
+ * gives the row count, and the schema when the file keeps it only there (arrow-js writers); a
+ * one-shot stream of such a file is copied to `tempDir` first (see ipc-stream-input.ts).
+ * Paths and buffers are reopenable; a stream is not.
+ */
+export function fromIPC(input: IPCInput, options: FromIPCOptions = {}): BatchSource {
+  const reopenable = typeof input === 'string' || input instanceof Uint8Array;
+  const label = typeof input === 'string' ? `Arrow IPC file ${input}` : input instanceof Uint8Array ? 'Arrow IPC buffer' : 'Arrow IPC stream';
+  const claim = guardOpen(reopenable, `the ${label}`);
+  return {
+    reopenable,
+    async open(): Promise<OpenedSource> {
+      claim();
+      const bytes = await openInput(input, label, options.tempDir ?? tmpdir());
+      return openReader(bytes, label);
+    },
+  };
+}
+
+async function openInput(input: IPCInput, label: string, tempDir: string): Promise<ByteInput> {
+  try {
+    if (typeof input === 'string') return await openPathInput(input);
+    if (input instanceof Uint8Array) return await openBufferInput(input);
+    return await openStreamInput(input, tempDir);
+  } catch (err) {
+    throw toExportError(err, 'SOURCE_FAILED', `cannot read ${label}`);
+  }
+}
+
+async function openReader(input: ByteInput, label: string): Promise<OpenedSource> {
+  let reader: AsyncReader;
+  try {
+    reader = await RecordBatchReader.from(input.chunks);
+    // Reads the schema message (and nothing more) so the schema is known before the first batch.
+    await reader.open({ autoDestroy: true });
+    // The reader's typing says the schema is always there; an empty input leaves it unset.
+    if ((reader.schema as unknown) == null) throw new ExportError('SOURCE_FAILED', `${label} is empty: it holds no Arrow schema`);
+  } catch (err) {
+    await input.close();
+    throw toExportError(err, 'SOURCE_FAILED', `cannot read ${label}`);
+  }
+  let finished = false;
+  let closed = false;
+  async function* readBatches(): AsyncGenerator<RecordBatch, void, undefined> {
+    try {
+      for await (const batch of reader) yield batch;
+      finished = true;
+    } catch (err) {
+      throw toExportError(err, 'SOURCE_FAILED', `cannot read ${label}`);
+    } finally {
+      await input.close();
+    }
+  }
+  return {
+    schema: reader.schema,
+    numRows: input.numRows,
+    totalBytes: input.totalBytes,
+    // The footer (and trailing padding) is never streamed, so the count is snapped to the size at the end.
+    bytesRead: () => (finished && input.totalBytes !== null ? input.totalBytes : input.bytesRead()),
+    batches: readBatches(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Destroy the byte stream first: a reader blocked on a stalled stream then wakes up and ends.
+      await input.close();
+      await Promise.resolve(reader.cancel()).catch(() => undefined);
+    },
+  };
+}
