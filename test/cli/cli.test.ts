@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { createReadStream, existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../helpers/readers.js';
+import { tempDir } from '../helpers/batches.js';
+
+const CLI = join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
+const SAMPLE = join(PROJECT_ROOT, 'fixtures', 'sample', 'survey.arrow');
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+function runCli(args: string[], stdinFile?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d; });
+    child.stderr.on('data', (d: Buffer) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    if (stdinFile) createReadStream(stdinFile).pipe(child.stdin);
+    else child.stdin.end();
+  });
+}
+
+describe('tabular-export CLI', () => {
+  beforeAll(() => {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" (npm test does)`);
+  });
+
+  it('exports the sample to csv and prints the Export resource with --json', async () => {
+    const out = await tempDir();
+    const run = await runCli([SAMPLE, '--format', 'csv', '--out', out, '--json']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const exp = JSON.parse(run.stdout);
+    expect(Object.keys(exp)).toEqual(['kind', 'uri', 'id', 'createdAt', 'status', 'errorMessage', 'percentCompleted', 'format', 'size', 'fileCount', 'table']);
+    expect(exp).toMatchObject({ kind: 'export', status: 'completed', format: 'csv', fileCount: 1, percentCompleted: 100, errorMessage: null });
+    expect(exp.table).toMatchObject({ kind: 'table', name: 'survey', numRows: 1000 });
+    expect(await readdir(out)).toEqual(['survey.csv']);
+    const text = await readFile(join(out, 'survey.csv'), 'utf8');
+    expect(text.length).toBe(exp.size);
+  });
+
+  it('splits with --max-file-size given with a unit, names parts by number and keeps --name', async () => {
+    const out = await tempDir();
+    const run = await runCli([SAMPLE, '--format', 'jsonl', '--out', out, '--max-file-size', '50KB', '--name', 'wave 1/2', '--json']);
+    expect(run.code).toBe(0);
+    const exp = JSON.parse(run.stdout);
+    const files = await readdir(out);
+    expect(exp.fileCount).toBeGreaterThan(1);
+    expect(files).toEqual(Array.from({ length: exp.fileCount }, (_, i) => `wave 1_2-${String(i).padStart(6, '0')}.jsonl`));
+    expect(exp.table.name).toBe('wave 1/2');
+  });
+
+  it('reads a one-shot Arrow IPC stream from standard input with "-"', async () => {
+    const out = await tempDir();
+    const run = await runCli(['-', '--format', 'csv', '--out', out, '--name', 'piped'], SAMPLE);
+    expect(run.code).toBe(0);
+    expect(await readdir(out)).toEqual(['piped.csv']);
+    expect(run.stdout).toMatch(/piped\.csv\t1000 rows\t/);
+  });
+
+  it('exits 1 with the errorMessage on stderr when the export fails, leaving no file', async () => {
+    const out = await tempDir();
+    const run = await runCli([join(out, 'missing.arrow'), '--format', 'csv', '--out', out]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^tabular-export: failed: csv: cannot read Arrow IPC file .*missing\.arrow: ENOENT/);
+    expect(await readdir(out)).toEqual([]);
+  });
+
+  it('exits 2 with usage for a bad format or a bad size', async () => {
+    const bad = await runCli([SAMPLE, '--format', 'xlsx', '--out', '/tmp']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('unknown format "xlsx"');
+    expect(bad.stderr).toContain('Usage:');
+    const size = await runCli([SAMPLE, '--format', 'csv', '--out', '/tmp', '--max-file-size', 'lots']);
+    expect(size.code).toBe(2);
+    expect(size.stderr).toContain('--max-file-size: "lots" is not a size');
+  });
+});
