@@ -40,17 +40,17 @@ describe('tabular-export CLI', () => {
     expect(exp).toMatchObject({ kind: 'export', status: 'completed', format: 'csv', fileCount: 1, percentCompleted: 100, errorMessage: null });
     expect(exp.table).toMatchObject({ kind: 'table', name: 'survey', numRows: 1000 });
     expect(await readdir(out)).toEqual(['survey.csv']);
-    const text = await readFile(join(out, 'survey.csv'), 'utf8');
-    expect(text.length).toBe(exp.size);
+    const bytes = await readFile(join(out, 'survey.csv'));
+    expect(bytes.length).toBe(exp.size);
   });
 
-  it('splits with --max-file-size given with a unit, names parts by number and keeps --name', async () => {
+  it('splits with --max-rows-per-file, accepts --max-file-size with a unit, names parts by number and keeps --name', async () => {
     const out = await tempDir();
-    const run = await runCli([SAMPLE, '--format', 'jsonl', '--out', out, '--max-file-size', '50KB', '--name', 'wave 1/2', '--json']);
+    const run = await runCli([SAMPLE, '--format', 'jsonl', '--out', out, '--max-rows-per-file', '300', '--max-file-size', '50KB', '--name', 'wave 1/2', '--json']);
     expect(run.code).toBe(0);
     const exp = JSON.parse(run.stdout);
     const files = await readdir(out);
-    expect(exp.fileCount).toBeGreaterThan(1);
+    expect(exp.fileCount).toBe(4);
     expect(files).toEqual(Array.from({ length: exp.fileCount }, (_, i) => `wave 1_2-${String(i).padStart(6, '0')}.jsonl`));
     expect(exp.table.name).toBe('wave 1/2');
   });

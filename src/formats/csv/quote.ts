@@ -1,0 +1,94 @@
+import type { ColumnView } from '../../table/columns.js';
+import { TAIL_FLAGS, flagWord, viewBytes } from '../text/bytes.js';
+import type { CellWriter } from '../text/cells.js';
+
+/**
+ * RFC 4180 fields: a value is quoted only when it holds the delimiter, `"`, CR or LF, with
+ * quotes doubled inside; a non-null empty string is written `""` so it differs from null
+ * (an empty field). UTF-8 bytes are copied as they are: no byte of a multi-byte character
+ * can equal an ASCII delimiter, so a byte scan is exact.
+ */
+
+const QUOTE = 34;
+
+/** How fields are checked for quoting under one delimiter. */
+export interface FieldRules {
+  /** 1 for the bytes that force quoting. */
+  special: Uint8Array;
+  /** The delimiter repeated in each byte of a word, for flagWord. */
+  pattern: number;
+}
+
+export function makeFieldRules(delimiter: number): FieldRules {
+  const special = new Uint8Array(256);
+  special[QUOTE] = 1;
+  special[10] = 1;
+  special[13] = 1;
+  special[delimiter] = 1;
+  return { special, pattern: (delimiter * 0x01010101) >>> 0 };
+}
+
+/** The field text of UTF-8 bytes (used for header names). */
+export function quoteField(bytes: Uint8Array, rules: FieldRules): Uint8Array {
+  const out = new Uint8Array(bytes.length * 2 + 2 + 8);
+  const end = writeField(new DataView(out.buffer), 0, viewBytes(bytes), bytes, 0, bytes.length, rules);
+  return out.slice(0, end);
+}
+
+/**
+ * Writes bytes start..end-1 (`src` views `bytes`) as one field; room for 2·length + 2 bytes
+ * plus slack is assumed. Most values need no quotes, so they are copied a word at a time
+ * while being checked, and only a value that needs quotes is written again, quoted.
+ */
+export function writeField(out: DataView, pos: number, src: DataView, bytes: Uint8Array, start: number, end: number, rules: FieldRules): number {
+  if (start === end) {
+    out.setUint16(pos, 0x2222, true);
+    return pos + 2;
+  }
+  const { special, pattern } = rules;
+  let i = start;
+  let p = pos;
+  for (; i + 4 <= end; i += 4, p += 4) {
+    const v = src.getUint32(i, true);
+    if (flagWord(v, pattern) !== 0 && (special[bytes[i]] | special[bytes[i + 1]] | special[bytes[i + 2]] | special[bytes[i + 3]]) !== 0) {
+      return writeQuoted(out, pos, bytes, start, end);
+    }
+    out.setUint32(p, v, true);
+  }
+  const rest = end - i;
+  if (rest === 0) return p;
+  if (i + 4 <= src.byteLength) {
+    // The last partial word too, when the buffer goes on: its extra bytes land in the slack.
+    const v = src.getUint32(i, true);
+    if ((flagWord(v, pattern) & TAIL_FLAGS[rest]) !== 0) {
+      for (let k = i; k < end; k++) if (special[bytes[k]] !== 0) return writeQuoted(out, pos, bytes, start, end);
+    }
+    out.setUint32(p, v, true);
+    return p + rest;
+  }
+  for (; i < end; i++) {
+    const b = bytes[i];
+    if (special[b] !== 0) return writeQuoted(out, pos, bytes, start, end);
+    out.setUint8(p++, b);
+  }
+  return p;
+}
+
+function writeQuoted(out: DataView, pos: number, bytes: Uint8Array, start: number, end: number): number {
+  out.setUint8(pos++, QUOTE);
+  for (let i = start; i < end; i++) {
+    const b = bytes[i];
+    if (b === QUOTE) out.setUint8(pos++, QUOTE);
+    out.setUint8(pos++, b);
+  }
+  out.setUint8(pos++, QUOTE);
+  return pos;
+}
+
+/** The writer of a string or geography column of one batch. */
+export function bindCsvStringWriter(col: ColumnView, rules: FieldRules): CellWriter {
+  const bytes = col.values as Uint8Array;
+  const src = viewBytes(bytes);
+  const offsets = col.offsets as Int32Array;
+  return (out, pos, row) => writeField(out, pos, src, bytes, offsets[row], offsets[row + 1], rules);
+}
