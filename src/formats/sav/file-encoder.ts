@@ -1,0 +1,155 @@
+/**
+ * One .sav/.zsav file: the dictionary, then the cases block by block (each block filled
+ * column by column, then compressed), then the patches for the case count (B11) and the
+ * zheader (B8).
+ */
+import type { RecordBatch } from 'apache-arrow';
+import { viewColumns } from '../../table/columns.js';
+import type { VariableType } from '../../table/types.js';
+import type { ByteSink, FileEncoder, Patch } from '../protocol.js';
+import { BytecodeCompressor, DataBuffer, type DataOutput } from './bytecode.js';
+import type { CaseBlock, SlotWriter, ValueIssue } from './case-block.js';
+import { chooseSlotWriter } from './cells.js';
+import { headerCaseCount, type Dictionary } from './dictionary.js';
+import type { SavLayout } from './layout.js';
+import type { CompressionCode } from './options.js';
+import { int32Bytes, int64Bytes } from './record-writer.js';
+import { ZsavBlocks, zheaderBytes } from './zsav.js';
+
+/** Bytes of case slots filled per block: small enough to stay in cache, large enough to amortize. */
+const BLOCK_BYTES = 1 << 18;
+/** Data gathered before it goes out: fewer, larger writes cost less per byte. */
+const FLUSH_BYTES = 1 << 20;
+
+export interface SavFilePlan {
+  layout: SavLayout;
+  /** The case count the dictionary declares (−1 when unknown). */
+  ncases: number;
+  dictionary: Dictionary;
+  compression: CompressionCode;
+  zlibLevel: number;
+}
+
+/** Values a column could not store exactly: the first row and how many, for one warning each. */
+interface IssueCount {
+  column: number;
+  issue: ValueIssue;
+  first: number;
+  count: number;
+}
+
+export class SavFileEncoder implements FileEncoder {
+  readonly warnings: string[] = [];
+  private readonly writers: SlotWriter[];
+  private readonly types: VariableType[];
+  private readonly caseSize: number;
+  private readonly rowsPerBlock: number;
+  private readonly scratch: CaseBlock;
+  private readonly buffer: DataBuffer;
+  private readonly compressor: BytecodeCompressor | null;
+  private readonly output: DataOutput;
+  private readonly zsav: ZsavBlocks | null;
+  private readonly issues = new Map<string, IssueCount>();
+  private rows = 0;
+  /** The current batch's first row in the table: writers report batch-relative rows. */
+  private batchFirstRow = 0;
+
+  private constructor(private readonly plan: SavFilePlan, sink: ByteSink) {
+    const { layout, compression } = plan;
+    this.caseSize = Math.max(1, layout.nominal_case_size);
+    this.rowsPerBlock = Math.max(1, Math.floor(BLOCK_BYTES / (8 * this.caseSize)));
+    this.types = layout.variables.map((v) => v.type);
+    this.writers = layout.variables.map((v) => chooseSlotWriter(v, (row, issue) => this.noteIssue(v.column, row, issue)));
+    const blockSlots = this.rowsPerBlock * this.caseSize;
+    const ops = new Uint8Array(blockSlots);
+    if (compression === 0) {
+      this.buffer = new DataBuffer(FLUSH_BYTES + blockSlots * 8);
+      this.scratch = { f64: this.buffer.f64, i32: this.buffer.i32, u8: this.buffer.u8, ops, base: 0, caseSize: this.caseSize };
+      this.compressor = null;
+    } else {
+      const bytes = new Uint8Array(blockSlots * 8);
+      this.scratch = {
+        f64: new Float64Array(bytes.buffer), i32: new Int32Array(bytes.buffer), u8: bytes, ops, base: 0, caseSize: this.caseSize,
+      };
+      this.buffer = new DataBuffer(FLUSH_BYTES + BytecodeCompressor.maxBytes(blockSlots));
+      this.compressor = new BytecodeCompressor(this.buffer);
+    }
+    this.zsav = compression === 2 ? new ZsavBlocks(sink, plan.dictionary.bytes.length, plan.zlibLevel) : null;
+    this.output = this.zsav ?? { write: (bytes) => sink.write(bytes), copies: false };
+  }
+
+  /** Writes the dictionary (and the zheader) and returns the encoder for the cases. */
+  static async begin(plan: SavFilePlan, sink: ByteSink): Promise<SavFileEncoder> {
+    const encoder = new SavFileEncoder(plan, sink);
+    await sink.write(plan.dictionary.bytes.slice());
+    if (plan.compression === 2) await sink.write(zheaderBytes(plan.dictionary.bytes.length));
+    return encoder;
+  }
+
+  async writeBatch(batch: RecordBatch, firstRow: number): Promise<void> {
+    this.batchFirstRow = firstRow;
+    const columns = viewColumns(batch, this.types);
+    const total = batch.numRows;
+    const writers = this.writers;
+    for (let start = 0; start < total; start += this.rowsPerBlock) {
+      const count = Math.min(this.rowsPerBlock, total - start);
+      const block = this.blockFor();
+      for (let j = 0; j < writers.length; j++) writers[j](columns[j], start, count, block);
+      if (this.compressor) this.compressor.compress(block, count);
+      else this.buffer.length += count * this.caseSize * 8;
+      if (this.buffer.length >= FLUSH_BYTES) await this.drain();
+    }
+    this.rows += total;
+  }
+
+  /** The block to fill: the scratch block (compressed), or the output buffer itself (none). */
+  private blockFor(): CaseBlock {
+    if (this.compressor) return this.scratch;
+    this.scratch.base = this.buffer.length >> 3;
+    return this.scratch;
+  }
+
+  private async drain(): Promise<void> {
+    const upTo = this.compressor ? this.compressor.complete : this.buffer.length;
+    await this.buffer.drain(upTo, this.output);
+    if (this.compressor) {
+      this.compressor.shifted(upTo);
+    } else {
+      // Uncompressed cases are filled straight into the output buffer, which drain replaced.
+      this.scratch.f64 = this.buffer.f64;
+      this.scratch.i32 = this.buffer.i32;
+      this.scratch.u8 = this.buffer.u8;
+    }
+  }
+
+  async endFile(): Promise<Patch[]> {
+    this.compressor?.finish();
+    await this.drain();
+    // B11/C10: the count must be exact. Declared from the first pass it already is, and the
+    // file needs no rewrite (the target then skips re-reading it); otherwise patch both.
+    const patches: Patch[] = this.plan.ncases === this.rows ? [] : [
+      { position: this.plan.dictionary.ncases32, bytes: int32Bytes(headerCaseCount(this.rows)) },
+      { position: this.plan.dictionary.ncases64, bytes: int64Bytes(BigInt(this.rows)) },
+    ];
+    if (this.zsav) patches.push(await this.zsav.finish());
+    this.reportIssues();
+    return patches;
+  }
+
+  private noteIssue(column: number, batchRow: number, issue: ValueIssue): void {
+    const key = `${column}:${issue}`;
+    const seen = this.issues.get(key);
+    if (seen) seen.count++;
+    else this.issues.set(key, { column, issue, first: this.batchFirstRow + batchRow, count: 1 });
+  }
+
+  private reportIssues(): void {
+    for (const { column, issue, first, count } of this.issues.values()) {
+      const v = this.plan.layout.variables[column];
+      const what = issue === 'cut'
+        ? `value(s) longer than the column's width (${v.width} bytes, from the statistics) were cut on a character boundary`
+        : 'value(s) equal to -1.7976931348623157e308 (the bit pattern of SPSS\'s system-missing value) will read back as missing';
+      this.warnings.push(`sav, column "${v.source.name}", row ${first}: ${count} ${what}`);
+    }
+  }
+}

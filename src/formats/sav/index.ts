@@ -1,0 +1,53 @@
+/**
+ * SPSS system files (.sav, bytecode or uncompressed; .zsav) written by hand and streamed.
+ * Layout and interoperability rules: ../shared/reference/dta-sav-facts.md parts B and C.
+ *
+ * Two-pass: string widths and integer ranges come from the table's statistics (the pipeline's
+ * first pass when the table does not give them). The case count is written when known (the
+ * first pass gives it) and patched at the end only if the rows written differ, or when it was
+ * unknown (−1), so it is always exact (B11, C10).
+ */
+import type { Table } from '../../table/types.js';
+import type { ByteSink, EncoderCapabilities, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
+import { buildDictionary } from './dictionary.js';
+import { SavFileEncoder } from './file-encoder.js';
+import { fileLabelBytes, MAX_FILE_LABEL_BYTES } from './header.js';
+import { planLayout } from './layout.js';
+import { resolveSavOptions, type SavOptions } from './options.js';
+import { planValueLabels } from './value-labels.js';
+
+export type { SavOptions } from './options.js';
+
+const capabilities: EncoderCapabilities = {
+  splittable: false,
+  // The count is patched at the end, so it is not needed up front (the first pass for the
+  // string widths supplies it anyway when it runs).
+  needsRowCount: false,
+  needsStatistics: true,
+  patchesHeader: true,
+};
+
+export const savEncoder: FormatEncoder<SavOptions> = {
+  format: 'sav',
+  capabilities,
+  extension: (options: SavOptions = {}) => (options.compression === 'zsav' ? 'zsav' : 'sav'),
+  prepare(table: Table, options: SavOptions = {}): PreparedEncoder {
+    const resolved = resolveSavOptions(options);
+    const layout = planLayout(table);
+    const warnings = [...layout.warnings];
+    const labels = planValueLabels(layout.variables, warnings);
+    const label = fileLabelBytes(table.description ?? table.name);
+    if (label.cut) warnings.push(`sav: the file label was cut to ${label.bytes.length} bytes (SPSS allows ${MAX_FILE_LABEL_BYTES})`);
+    const ncases = table.numRows ?? -1;
+    return {
+      renames: layout.renames,
+      warnings,
+      async beginFile(sink: ByteSink): Promise<FileEncoder> {
+        const dictionary = buildDictionary({
+          layout, labels, compression: resolved.compression, ncases, now: resolved.now ?? new Date(), file_label: label.bytes,
+        });
+        return SavFileEncoder.begin({ layout, ncases, dictionary, compression: resolved.compression, zlibLevel: resolved.zlibLevel }, sink);
+      },
+    };
+  },
+};
