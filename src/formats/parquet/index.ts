@@ -1,0 +1,46 @@
+import { schemaOfTable } from '../../table/arrow-types.js';
+import type { Table } from '../../table/types.js';
+import type { ByteSink, EncoderCapabilities, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
+import { ParquetFileEncoder, type ParquetPlan } from './file-encoder.js';
+import { encodeBatchIPC, makeEmptyBatch } from './ipc-batches.js';
+import { resolveParquetOptions, type ParquetOptions } from './options.js';
+
+export type { ParquetCompression, ParquetOptions } from './options.js';
+
+const capabilities: EncoderCapabilities = {
+  splittable: true,
+  // DESIGN.md: large exports are several standalone parts of about 1 GiB each.
+  defaultMaxFileSize: 2 ** 30,
+  needsRowCount: false,
+  needsStatistics: false,
+  patchesHeader: false,
+};
+
+/**
+ * Apache Parquet through parquet-wasm (arrow-rs compiled to wasm) in a worker thread, streamed
+ * row group by row group. Every part is a complete file with the same schema; the splitting
+ * sink rolls to the next part between batches, and bytes appear as row groups complete.
+ */
+export const parquetEncoder: FormatEncoder<ParquetOptions> = {
+  format: 'parquet',
+  capabilities,
+  extension: () => 'parquet',
+  prepare(table: Table, options?: ParquetOptions): PreparedEncoder {
+    const resolved = resolveParquetOptions(options);
+    // Column names need no checks: Parquet takes any UTF-8 name, and the pipeline has refused
+    // empty and duplicate ones already; they are kept exactly (DESIGN.md).
+    const schema = schemaOfTable(table);
+    const plan: ParquetPlan = {
+      table,
+      options: resolved,
+      schema,
+      schemaIPC: encodeBatchIPC(makeEmptyBatch(schema), schema),
+      dictionaryColumns: null,
+    };
+    return {
+      renames: [],
+      warnings: [],
+      beginFile: async (sink: ByteSink): Promise<FileEncoder> => new ParquetFileEncoder(plan, sink),
+    };
+  },
+};
