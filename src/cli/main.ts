@@ -5,6 +5,7 @@ import type { Export } from '../export/export.js';
 import { availableFormats } from '../formats/registry.js';
 import { fromIPC, fromParquet } from '../sources/index.js';
 import type { BatchSource } from '../sources/types.js';
+import { runServeCommand } from '../server/serve-command.js';
 import { ProgressBar } from './progress-bar.js';
 import { formatBytes, parseByteSize } from './size.js';
 
@@ -22,7 +23,8 @@ const USAGE = `Usage: tabular-export <input.arrow|.arrows|.feather|.parquet|-> -
   --delimiter          csv: field delimiter (default ",")
   --json               print the final Export resource as JSON on stdout
 Input "-" reads an Arrow IPC stream from standard input.
-Exit status: 0 completed, 1 failed, 2 bad usage, 130 cancelled.`;
+Exit status: 0 completed, 1 failed, 2 bad usage, 130 cancelled.
+The HTTP server of the Export API: tabular-export serve --help.`;
 
 function fail(message: string): never {
   process.stderr.write(`tabular-export: ${message}\n\n${USAGE}\n`);
@@ -95,7 +97,8 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
+const args = process.argv.slice(2);
+(args[0] === 'serve' ? runServeCommand(args.slice(1)) : main(args)).then((code) => { process.exitCode = code; }, (err: unknown) => {
   process.stderr.write(`tabular-export: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
   process.exitCode = 1;
 });

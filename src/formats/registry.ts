@@ -1,17 +1,29 @@
 import { ExportError } from '../errors.js';
+import { avroEncoder, type AvroOptions } from './avro/index.js';
 import { csvEncoder, type CsvOptions } from './csv/index.js';
+import { dtaEncoder, type DtaOptions } from './dta/index.js';
 import { jsonlEncoder, type JsonlOptions } from './jsonl/index.js';
+import { parquetEncoder, type ParquetOptions } from './parquet/index.js';
 import { FORMATS, type ExportFormat, type FormatEncoder } from './protocol.js';
+import { savEncoder, type SavOptions } from './sav/index.js';
 
 /** Per-format options, keyed by format name in an export request. */
 export interface FormatOptions {
   csv?: CsvOptions;
   jsonl?: JsonlOptions;
+  dta?: DtaOptions;
+  parquet?: ParquetOptions;
+  avro?: AvroOptions;
+  sav?: SavOptions;
 }
 
 const ENCODERS: Partial<Record<ExportFormat, FormatEncoder<never>>> = {
   csv: csvEncoder,
   jsonl: jsonlEncoder,
+  dta: dtaEncoder,
+  parquet: parquetEncoder,
+  avro: avroEncoder,
+  sav: savEncoder,
 };
 
 /** Older API revisions spelled JSON Lines `ndjson` (spec/export-resource.md). */

@@ -4,7 +4,10 @@
  * is an error, never a skip: the project must prove its files read back elsewhere.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { VariableType } from '../../src/table/types.js';
 import type { Fixture } from '../fixtures/build.js';
@@ -27,6 +30,10 @@ export const READ_BACK_SCRIPT = `${PROJECT_ROOT}test/readers/read_back.py`;
 export const READERS_BY_FORMAT: Record<string, readonly string[]> = {
   csv: ['pandas', 'duckdb'],
   jsonl: ['pandas', 'duckdb'],
+  parquet: ['pyarrow', 'pandas', 'duckdb'],
+  dta: ['pandas', 'readstat'],
+  sav: ['readstat', 'pspp'],
+  avro: ['fastavro'],
 };
 
 interface ReadBackJson {
@@ -48,10 +55,15 @@ export function readBack(reader: string, format: string, paths: readonly string[
       + 'run `node scripts/setup-readers.mjs` (npm test does)'));
   }
   const args = [READ_BACK_SCRIPT, reader, format, ...paths];
-  if (schema) args.push('--schema', JSON.stringify(schema));
+  const schemaJson = schema ? JSON.stringify(schema) : null;
+  // One argv string holds at most 128 KiB (Linux MAX_ARG_STRLEN): a wide table's schema goes through a file.
+  const schemaFile = schemaJson !== null && schemaJson.length > 100_000 ? join(tmpdir(), `read-back-schema-${randomUUID()}.json`) : null;
+  if (schemaFile !== null) writeFileSync(schemaFile, schemaJson as string);
+  if (schemaJson !== null) args.push('--schema', schemaFile !== null ? `@${schemaFile}` : schemaJson);
   return new Promise((resolve, reject) => {
     execFile(VENV_PYTHON, args, { maxBuffer: 512 * 1024 * 1024, timeout: 300_000, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } },
       (error, stdout, stderr) => {
+        if (schemaFile !== null) rmSync(schemaFile, { force: true });
         if (error) {
           const tail = stderr.trim().split('\n').slice(-15).join('\n');
           reject(new Error(`read_back.py ${reader} ${format} failed (${error.code ?? error.signal ?? error.message}):\n${tail}`));

@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import { ExportError } from '../errors.js';
+import type { Export, ExportJSON } from '../export/export.js';
+import type { Exporter } from '../export/exporter.js';
+import type { ExportFormat } from '../formats/protocol.js';
+import { availableFormats, resolveFormat, type FormatOptions } from '../formats/registry.js';
+import type { BatchSource } from '../sources/types.js';
+import type { Table } from '../table/types.js';
+import { sendExportFile } from './download.js';
+import { HttpError, readJSONBody, sendJSON } from './http-io.js';
+import type { RequestContext, Route } from './router.js';
+import type { ExportStore } from './store.js';
+import type { TableCatalog, TableFile, TableInfo } from './tables.js';
+
+/** What the handlers work on, made once per server. */
+export interface App {
+  catalog: TableCatalog;
+  store: ExportStore;
+  exporter: Exporter;
+  /** Options applied to every export of a format (e.g. a fixed avro sync marker). */
+  formatOptions: FormatOptions;
+  createSource: (file: TableFile) => BatchSource;
+}
+
+/** How long a cancel waits for a running export to stop before answering with its state as it is. */
+const CANCEL_WAIT_MS = 10_000;
+
+/** The routes of issue #6, below /api/v1. */
+export function createRoutes(app: App): Route[] {
+  return [
+    { method: 'GET', path: '/tables/:ref', handle: async (ctx) => sendJSON(ctx.res, 200, (await findTable(app, ctx.params.ref)).base) },
+    { method: 'GET', path: '/tables/:ref/variables', handle: (ctx) => listVariables(app, ctx) },
+    { method: 'POST', path: '/tables/:ref/exports', handle: (ctx) => createExport(app, ctx) },
+    { method: 'GET', path: '/exports/:id', handle: async (ctx) => sendJSON(ctx.res, 200, findExport(app, ctx.params.id)) },
+    { method: 'POST', path: '/exports/:id/cancel', handle: (ctx) => cancelExport(app, ctx) },
+    { method: 'GET', path: '/exports/:id/download', handle: (ctx) => sendExportFile(ctx.req, ctx.res, findExport(app, ctx.params.id), ctx.query.get('filePart')) },
+  ];
+}
+
+async function findTable(app: App, ref: string): Promise<TableInfo> {
+  const matches = await app.catalog.resolve(ref);
+  if (matches.length === 0) throw new HttpError(404, `no table "${ref}" in the tables directory`);
+  if (matches.length > 1) {
+    const which = matches.map((m) => `${m.fileName} (id ${m.id})`).join(', ');
+    throw new HttpError(409, `"${ref}" names several tables: ${which}; use a table id`);
+  }
+  try {
+    return await app.catalog.describe(matches[0]);
+  } catch (err) {
+    throw new HttpError(500, `cannot read table "${matches[0].name}": ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** The table definition, or 422 when a column has no platform type (nothing could export it). */
+function requireDefinition(info: TableInfo): Table {
+  if (info.table) return info.table;
+  throw new HttpError(422, `table "${info.file.name}" cannot be exported: ${info.problem ?? 'its schema is not readable'}`);
+}
+
+async function listVariables(app: App, ctx: RequestContext): Promise<void> {
+  const table = requireDefinition(await findTable(app, ctx.params.ref));
+  const results = table.variables.map((v) => ({
+    name: v.name,
+    type: v.type,
+    label: v.label ?? null,
+    description: v.description ?? null,
+    valueLabels: v.valueLabels ?? [],
+  }));
+  sendJSON(ctx.res, 200, { results });
+}
+
+interface ExportBody {
+  /** As sent (`ndjson` stays `ndjson`); csv when omitted. */
+  format: string;
+  maxFileSize: number | undefined;
+}
+
+function parseExportBody(value: unknown): ExportBody {
+  if (value === undefined) return { format: 'csv', maxFileSize: undefined };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new HttpError(400, 'the request body must be a JSON object, e.g. {"format": "csv"}');
+  }
+  const { format, maxFileSize } = value as Record<string, unknown>;
+  if (format !== undefined && format !== null && typeof format !== 'string') {
+    throw new HttpError(400, `"format" must be a string (${describeFormats()}), got ${JSON.stringify(format)}`);
+  }
+  if (maxFileSize !== undefined && maxFileSize !== null && !(Number.isSafeInteger(maxFileSize) && (maxFileSize as number) > 0)) {
+    throw new HttpError(400, `"maxFileSize" must be a positive integer number of bytes, got ${JSON.stringify(maxFileSize)}`);
+  }
+  return { format: format ?? 'csv', maxFileSize: (maxFileSize as number | null | undefined) ?? undefined };
+}
+
+function describeFormats(): string {
+  return `one of ${availableFormats().join(', ')}; ndjson is accepted for jsonl`;
+}
+
+/** The format a client asked for, or 400 naming the formats this server can write. */
+function checkFormat(name: string): ExportFormat {
+  let format: ExportFormat;
+  try {
+    format = resolveFormat(name.toLowerCase());
+  } catch {
+    throw new HttpError(400, `unknown format "${name}": use ${describeFormats()}`);
+  }
+  if (!availableFormats().includes(format)) throw new HttpError(400, `format "${name}" is not available in this version: use ${describeFormats()}`);
+  return format;
+}
+
+async function createExport(app: App, ctx: RequestContext): Promise<void> {
+  const value = await readJSONBody(ctx.req);
+  const info = await findTable(app, ctx.params.ref);
+  const body = parseExportBody(value);
+  const format = checkFormat(body.format);
+  requireDefinition(info);
+  const id = randomUUID();
+  let exp: Export;
+  try {
+    exp = app.exporter.create(app.createSource(info.file), {
+      ...app.formatOptions, format, id, out: app.store.dirOf(id), name: info.file.name, tableBase: info.base, maxFileSize: body.maxFileSize,
+    });
+  } catch (err) {
+    if (err instanceof ExportError) throw new HttpError(400, err.message);
+    throw err;
+  }
+  app.store.track(exp, { table: info.file.fileName, format: body.format, maxFileSize: body.maxFileSize ?? null });
+  sendJSON(ctx.res, 200, showAsCreated(exp.toJSON()));
+}
+
+/**
+ * The resource as it was created: queued (issue #6). The Exporter starts an export in the same
+ * tick when a slot is free, so it may already be running by now; the first poll shows that.
+ */
+function showAsCreated(json: ExportJSON): ExportJSON {
+  return json.status === 'running' ? { ...json, status: 'queued', percentCompleted: 0 } : json;
+}
+
+function findExport(app: App, id: string): Export {
+  const exp = app.store.get(id);
+  if (!exp) throw new HttpError(404, `no export "${id}"`);
+  return exp;
+}
+
+/** Cancelling a cancelled export is a no-op; a completed or failed one cannot be cancelled (409). */
+async function cancelExport(app: App, ctx: RequestContext): Promise<void> {
+  const exp = findExport(app, ctx.params.id);
+  if (exp.status === 'completed' || exp.status === 'failed') {
+    throw new HttpError(409, `export ${exp.id} is ${exp.status} already; only a queued or running export can be cancelled`);
+  }
+  if (!exp.finished) {
+    app.exporter.cancel(exp.id, 'cancelled by the client');
+    // The pipeline stops at its next batch; answer once it has, so the answer says `cancelled`.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => { timer = setTimeout(resolve, CANCEL_WAIT_MS); });
+    await Promise.race([exp.done(), timeout]);
+    clearTimeout(timer);
+  }
+  sendJSON(ctx.res, 200, exp);
+}

@@ -1,0 +1,79 @@
+import { parseArgs } from 'node:util';
+import { createServer } from './index.js';
+
+const USAGE = `Usage: tabular-export serve --tables <dir> --data <dir> [--port 8080] [--host 127.0.0.1]
+         [--concurrency <n>] [--token <token>]
+
+  --tables       directory of the tables: Arrow IPC (.arrow, .arrows, .feather) and Parquet files;
+                 a table's name is its file name without the extension (matched ignoring case)
+  --data         directory of the exports and their records (created if missing); exports
+                 survive a restart, unfinished ones are marked failed
+  --port         TCP port (default 8080; 0 picks a free one)
+  --host         address to listen on (default 127.0.0.1, this machine only)
+  --concurrency  exports running at once; the others wait queued (default 2)
+  --token        require "Authorization: Bearer <token>" on every request; the environment
+                 variable TABULAR_EXPORT_TOKEN is read when the flag is absent, which keeps
+                 the token out of the process list
+Routes: see docs/SERVER.md. Stops on SIGINT or SIGTERM.`;
+
+function fail(message: string): never {
+  process.stderr.write(`tabular-export serve: ${message}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function parseCount(flag: string, text: string | undefined, fallback: number, min: number, max: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) fail(`--${flag}: "${text}" is not a whole number from ${min} to ${max}`);
+  return Number(text);
+}
+
+/** `tabular-export serve …`: runs the reference server until SIGINT/SIGTERM. Resolves to the exit code. */
+export async function runServeCommand(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        tables: { type: 'string' },
+        data: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        concurrency: { type: 'string' },
+        token: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    return fail(err instanceof Error ? err.message : String(err));
+  }
+  if (values.help) { process.stdout.write(`${USAGE}\n`); return 0; }
+  if (!values.tables) fail('--tables is required');
+  if (!values.data) fail('--data is required');
+  const port = parseCount('port', values.port, 8080, 0, 65535);
+  const concurrency = parseCount('concurrency', values.concurrency, 2, 1, 1000);
+  const token = values.token ?? process.env.TABULAR_EXPORT_TOKEN ?? null;
+  if (token === '') fail('--token must not be empty');
+
+  const log = (line: string): void => { process.stderr.write(`tabular-export serve: ${line}\n`); };
+  let server;
+  let address;
+  try {
+    server = createServer({ tables: values.tables, data: values.data, concurrency, token, log });
+    address = await server.listen(port, values.host ?? '127.0.0.1');
+  } catch (err) {
+    process.stderr.write(`tabular-export serve: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  const summary = server.restored;
+  if (summary && summary.restored + summary.interrupted > 0) {
+    log(`restored ${summary.restored} export(s); ${summary.interrupted} unfinished export(s) marked failed`);
+  }
+  // One line on stdout, so scripts (and the tests) can read the port picked for --port 0.
+  process.stdout.write(`listening on ${address.url}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
+  return 0;
+}
