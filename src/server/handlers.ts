@@ -153,6 +153,8 @@ async function cancelExport(app: App, ctx: RequestContext): Promise<void> {
     const timeout = new Promise<void>((resolve) => { timer = setTimeout(resolve, CANCEL_WAIT_MS); });
     await Promise.race([exp.done(), timeout]);
     clearTimeout(timer);
+    // Answer once the record says so too, so a client (or a restart) never sees it half-written.
+    if (exp.finished) await app.store.written(exp.id);
   }
   sendJSON(ctx.res, 200, exp);
 }

@@ -110,6 +110,12 @@ export class ExportStore {
     await Promise.all([...this.entries.values()].map((e) => e.writing));
   }
 
+  /** Resolves once the export's record on disk is up to date (no write under way). */
+  async written(id: string): Promise<void> {
+    const entry = this.entries.get(id);
+    while (entry?.writing) await entry.writing;
+  }
+
   unfinished(): Export[] {
     return [...this.entries.values()].map((e) => e.exp).filter((exp) => !exp.finished);
   }
