@@ -6,6 +6,13 @@ import { join } from 'node:path';
 import { Bench } from 'tinybench';
 import { exportTable, fromBatches } from '../dist/index.js';
 import { benchBatches } from './table.mjs';
+import { readFileSync } from 'node:fs';
+
+/** This process's own peak RSS (VmHWM; see report-rss.mjs). */
+function peakRss() {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) * 1024 : process.resourceUsage().maxRSS * 1024;
+}
 
 const [format, rowsText, itText, optionsText] = process.argv.slice(2);
 const rows = Number(rowsText);
@@ -32,5 +39,5 @@ const samples = latency.samplesCount ?? latency.samples?.length ?? Number(itText
 process.stdout.write(JSON.stringify({
   format, rows, options, medianMs, minMs: latency.min, maxMs: latency.max, samples, size,
   rowsPerSec: rows / (medianMs / 1000), mbPerSec: size / 1e6 / (medianMs / 1000),
-  tableRss, peakRss: process.resourceUsage().maxRSS * 1024,
+  tableRss, peakRss: peakRss(),
 }) + '\n');

@@ -55,10 +55,10 @@ const MAX_BACKGROUND = 3;
 /**
  * "deflate": raw RFC 1951 data, no zlib header or checksum. Deflating costs about four times
  * what encoding does, so blocks are deflated on libuv's thread pool while the main thread
- * encodes the next ones — but at most one fewer at a time than there are cores: a block that
- * finds them all busy is deflated right here instead, so the main thread works rather than
- * waits, and a busy machine is not asked for threads it cannot run (that cost more CPU time
- * and gave less throughput than deflating every block here, measured on two shared cores).
+ * encodes the next ones — but only as many at a time as there are cores beside the main
+ * thread (1 to MAX_BACKGROUND): a block that finds them busy is deflated right here, so the
+ * main thread works rather than waits. Sending every block to the pool cost 10–20 % more CPU
+ * time on two shared cores and was slowest under load; deflating all here forgoes a free core.
  * memLevel 9 (a larger hash table, 256 KiB more per stream) deflated the benchmark table's
  * blocks 15–20 % faster than the default 8, to the same size; the window stays 32 KiB.
  */
