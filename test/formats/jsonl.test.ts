@@ -3,52 +3,12 @@
  * int64 beyond 2^53 as bare numbers), keys in table order, sliced batches. Batches are built
  * straight from typed arrays.
  */
-import { makeData, RecordBatch, Struct, type Data } from 'apache-arrow';
+import type { RecordBatch } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { jsonlEncoder, type JsonlOptions } from '../../src/formats/jsonl/index.js';
 import type { ByteSink } from '../../src/formats/protocol.js';
-import { arrowTypeOf, schemaOfTable } from '../../src/table/arrow-types.js';
+import { batchOf, column, tableOf, type Value } from '../helpers/columns.js';
 import type { Table, VariableType } from '../../src/table/types.js';
-
-type Value = bigint | number | boolean | string | null;
-
-function bitmap(flags: boolean[]): Uint8Array {
-  const bits = new Uint8Array(Math.ceil(flags.length / 8) + 1);
-  flags.forEach((set, i) => { if (set) bits[i >> 3] |= 1 << (i & 7); });
-  return bits;
-}
-
-/** One column as canonical Arrow data; `tight` leaves no spare bytes after the UTF-8 data. */
-function column(type: VariableType, values: Value[], tight = false): Data {
-  const length = values.length;
-  const nullCount = values.filter((v) => v === null).length;
-  const base = { type: arrowTypeOf(type), length, nullCount, nullBitmap: bitmap(values.map((v) => v !== null)) };
-  switch (type) {
-    case 'integer': case 'dateTime': case 'time':
-      return makeData({ ...base, data: BigInt64Array.from(values, (v) => (v ?? 0n) as bigint) } as never);
-    case 'float': return makeData({ ...base, data: Float64Array.from(values, (v) => (v ?? 0) as number) } as never);
-    case 'date': return makeData({ ...base, data: Int32Array.from(values, (v) => (v ?? 0) as number) } as never);
-    case 'boolean': return makeData({ ...base, data: bitmap(values.map((v) => v === true)) } as never);
-    case 'string': case 'geography': {
-      const encoded = values.map((v) => new TextEncoder().encode((v ?? '') as string));
-      const valueOffsets = new Int32Array(length + 1);
-      encoded.forEach((e, i) => { valueOffsets[i + 1] = valueOffsets[i] + e.length; });
-      const data = new Uint8Array(valueOffsets[length] + (tight ? 0 : 7));
-      encoded.forEach((e, i) => data.set(e, valueOffsets[i]));
-      return makeData({ ...base, valueOffsets, data } as never);
-    }
-  }
-}
-
-function tableOf(columns: Record<string, VariableType>): Table {
-  return { name: 't', variables: Object.entries(columns).map(([name, type]) => ({ name, type })) };
-}
-
-function batchOf(table: Table, columns: Data[]): RecordBatch {
-  const schema = schemaOfTable(table);
-  const length = columns[0]?.length ?? 0;
-  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length, nullCount: 0, children: columns }));
-}
 
 class MemorySink implements ByteSink {
   readonly chunks: Uint8Array[] = [];
