@@ -9,29 +9,13 @@ import { describe, expect, it } from 'vitest';
 import { ExportError } from '../../src/errors.js';
 import { avroEncoder } from '../../src/formats/avro/index.js';
 import type { AvroOptions } from '../../src/formats/avro/options.js';
-import type { ByteSink } from '../../src/formats/protocol.js';
 import type { Table, Variable } from '../../src/table/types.js';
 import type { ArrowValue } from '../helpers/canonical.js';
 import { makeBatches } from '../fixtures/build.js';
 import { allTypes, emptyTable, unevenBatches } from '../fixtures/tables.js';
+import { MemorySink } from '../helpers/memory-sink.js';
 
 const SYNC = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
-
-/** A sink that keeps every chunk, checking no chunk changes after it was handed over. */
-class MemorySink implements ByteSink {
-  readonly chunks: Uint8Array[] = [];
-  private readonly copies: Uint8Array[] = [];
-  bytesWritten = 0;
-  async write(bytes: Uint8Array): Promise<void> {
-    this.chunks.push(bytes);
-    this.copies.push(bytes.slice());
-    this.bytesWritten += bytes.length;
-  }
-  bytes(): Buffer {
-    this.chunks.forEach((c, i) => expect(Buffer.from(c).equals(this.copies[i]), `chunk ${i} was modified after write`).toBe(true));
-    return Buffer.concat(this.chunks);
-  }
-}
 
 async function encode(table: Table, batches: readonly RecordBatch[], options: AvroOptions): Promise<Buffer> {
   const sink = new MemorySink();

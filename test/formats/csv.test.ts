@@ -6,26 +6,14 @@ import type { RecordBatch } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { ExportError } from '../../src/errors.js';
 import { csvEncoder, type CsvOptions } from '../../src/formats/csv/index.js';
-import type { ByteSink } from '../../src/formats/protocol.js';
 import { batchOf, column, tableOf, type Value } from '../helpers/columns.js';
 import type { Table, VariableType } from '../../src/table/types.js';
+import { MemorySink } from '../helpers/memory-sink.js';
 
 /** A one-column table and batch. */
 function single(type: VariableType, values: Value[], name = 'x'): { table: Table; batch: RecordBatch } {
   const table = tableOf({ [name]: type });
   return { table, batch: batchOf(table, [column(type, values)]) };
-}
-
-class MemorySink implements ByteSink {
-  readonly chunks: Uint8Array[] = [];
-  bytesWritten = 0;
-  async write(bytes: Uint8Array): Promise<void> {
-    this.chunks.push(bytes);
-    this.bytesWritten += bytes.length;
-  }
-  text(): string {
-    return Buffer.concat(this.chunks).toString('utf8');
-  }
 }
 
 /** The files written for `files` (each a list of batches), as strings. */

@@ -16,34 +16,17 @@ import { formatTimestamp, writeHeader } from '../../src/formats/dta/header.js';
 import { SectionWriter } from '../../src/formats/dta/section-writer.js';
 import { RELEASE_119, releaseFor } from '../../src/formats/dta/spec.js';
 import { chooseIntegerStorage, chooseStringStorage, type CellKind } from '../../src/formats/dta/types.js';
-import type { ByteSink, Patch } from '../../src/formats/protocol.js';
+import type { Patch } from '../../src/formats/protocol.js';
 import { exportTable, fromBatches } from '../../src/index.js';
-import { StatisticsCollector } from '../../src/table/statistics.js';
 import type { Table, Variable } from '../../src/table/types.js';
 import { defineFixture, makeBatches, type Fixture, type SourceValue } from '../fixtures/build.js';
 import { mediumRandom, unevenBatches } from '../fixtures/tables.js';
 import { PROJECT_ROOT } from '../helpers/readers.js';
+import { MemorySink, measured } from '../helpers/memory-sink.js';
 
 const TIMESTAMP = new Date(Date.UTC(2024, 0, 2, 3, 4));
 const root = mkdtempSync(join(tmpdir(), 'dta-unit-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-/** A ByteSink in memory, keeping every buffer it is handed (as the real sink does). */
-class MemorySink implements ByteSink {
-  readonly chunks: Uint8Array[] = [];
-  bytesWritten = 0;
-  async write(bytes: Uint8Array): Promise<void> {
-    this.chunks.push(bytes);
-    this.bytesWritten += bytes.length;
-  }
-}
-
-/** The table with numRows and statistics, as the pipeline's first pass gives it to prepare(). */
-function measured(table: Table, batches: readonly RecordBatch[]): Table {
-  const collector = new StatisticsCollector(table);
-  for (const b of batches) collector.add(b);
-  return collector.result();
-}
 
 interface Encoded { bytes: Buffer; warnings: string[]; renames: { from: string; to: string }[]; patches: Patch[] }
 
@@ -60,7 +43,7 @@ async function encode(table: Table, batches: readonly RecordBatch[], options: Dt
     row += b.numRows;
   }
   const patches: Patch[] = await file.endFile();
-  const bytes = Buffer.concat(sink.chunks);
+  const bytes = sink.bytes();
   for (const p of patches) bytes.set(p.bytes, p.position);
   return { bytes, warnings: [...prepared.warnings, ...(file.warnings ?? [])], renames: [...prepared.renames], patches };
 }

@@ -6,21 +6,9 @@
 import type { RecordBatch } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { jsonlEncoder, type JsonlOptions } from '../../src/formats/jsonl/index.js';
-import type { ByteSink } from '../../src/formats/protocol.js';
 import { batchOf, column, tableOf, type Value } from '../helpers/columns.js';
 import type { Table, VariableType } from '../../src/table/types.js';
-
-class MemorySink implements ByteSink {
-  readonly chunks: Uint8Array[] = [];
-  bytesWritten = 0;
-  async write(bytes: Uint8Array): Promise<void> {
-    this.chunks.push(bytes);
-    this.bytesWritten += bytes.length;
-  }
-  text(): string {
-    return Buffer.concat(this.chunks).toString('utf8');
-  }
-}
+import { MemorySink } from '../helpers/memory-sink.js';
 
 async function encode(table: Table, batches: RecordBatch[], options: JsonlOptions = {}): Promise<string> {
   const sink = new MemorySink();

@@ -8,16 +8,15 @@ import type { RecordBatch } from 'apache-arrow';
 import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ExportError } from '../../src/errors.js';
-import type { ByteSink } from '../../src/formats/protocol.js';
 import { opcodeOf } from '../../src/formats/sav/case-block.js';
 import { secondsOfMicros } from '../../src/formats/sav/cells.js';
 import { savEncoder, type SavOptions } from '../../src/formats/sav/index.js';
 import { planLayout, segmentSlots, segmentWidths } from '../../src/formats/sav/layout.js';
 import { assignLongNames, assignShortNames } from '../../src/formats/sav/names.js';
-import { StatisticsCollector } from '../../src/table/statistics.js';
 import type { Table, Variable } from '../../src/table/types.js';
 import { defineFixture } from '../fixtures/build.js';
 import type { SourceValue } from '../fixtures/build.js';
+import { MemorySink, measured } from '../helpers/memory-sink.js';
 
 // ---- running the encoder into memory ------------------------------------------------------------
 
@@ -28,23 +27,8 @@ interface Encoded {
   warnings: string[];
 }
 
-class MemorySink implements ByteSink {
-  readonly chunks: Uint8Array[] = [];
-  bytesWritten = 0;
-  async write(bytes: Uint8Array): Promise<void> {
-    this.chunks.push(bytes);
-    this.bytesWritten += bytes.length;
-  }
-}
-
-function withStatistics(table: Table, batches: readonly RecordBatch[]): Table {
-  const collector = new StatisticsCollector(table);
-  for (const b of batches) collector.add(b);
-  return collector.result();
-}
-
 async function encodeSav(table: Table, batches: readonly RecordBatch[], options: SavOptions = {}): Promise<Encoded> {
-  const prepared = savEncoder.prepare(withStatistics(table, batches), { now: new Date(Date.UTC(2024, 0, 2, 3, 4, 5)), ...options });
+  const prepared = savEncoder.prepare(measured(table, batches), { now: new Date(Date.UTC(2024, 0, 2, 3, 4, 5)), ...options });
   const sink = new MemorySink();
   const file = await prepared.beginFile(sink);
   const dictionaryLength = sink.chunks[0].length; // the dictionary is one write; a zsav zheader follows it
@@ -249,7 +233,7 @@ describe('sav header and zsav', () => {
   it('patches only when the declared count is not the rows written', async () => {
     const fixture = defineFixture('t', [{ name: 'n', type: 'integer' }], { n: [1n, 2n] });
     const patchesFor = async (numRows: number | undefined): Promise<number> => {
-      const prepared = savEncoder.prepare({ ...withStatistics(fixture.table, fixture.batches), numRows }, {});
+      const prepared = savEncoder.prepare({ ...measured(fixture.table, fixture.batches), numRows }, {});
       const file = await prepared.beginFile(new MemorySink());
       await file.writeBatch(fixture.batches[0], 0);
       return (await file.endFile()).length;
