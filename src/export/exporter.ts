@@ -78,6 +78,7 @@ export class Exporter extends EventEmitter {
     const encoder = encoderFor(format);
     const options = request[format as keyof FormatOptions];
     checkSizes(request, format);
+    encoder.checkOptions(options);
     if (!request.out && !request.target) throw new ExportError('INVALID_OPTION', 'give `out` (a directory) or `target` (a Writable per part)', { format });
     const id = request.id ?? randomUUID();
     if (this.exports.has(id)) throw new ExportError('INVALID_OPTION', `an export with id ${id} exists already`, { format });

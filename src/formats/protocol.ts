@@ -63,6 +63,12 @@ export interface FormatEncoder<Options = unknown> {
   /** Compression the sink applies around the encoder's bytes (csv.gz, jsonl.gz); none when absent. */
   compression?(options: Options): 'gzip' | null;
   /**
+   * Checks the format's options on their own (no table needed) and throws an ExportError
+   * INVALID_OPTION naming the bad one. Exporter.create calls it, so a bad option throws at
+   * once instead of failing the export later; prepare checks them again.
+   */
+  checkOptions(options: Options | undefined): void;
+  /**
    * Validates the table against the format's limits before any byte is written; throws an
    * ExportError naming the column. The table has numRows/statistics filled in when the
    * capabilities asked for them.

@@ -56,6 +56,31 @@ describe('Export resource', () => {
     expect(() => exporter.create(fromBatches([]), { format: 'csv', out: '/tmp', maxRowsPerFile: 1.5 })).toThrow(/maxRowsPerFile/);
   });
 
+  it.each([
+    ['csv', { csv: { delimiter: ';;' } }, /delimiter must be a single character/],
+    ['jsonl', { jsonl: { gzip: 'yes' } }, /gzip must be true or false/],
+    ['parquet', { parquet: { compression: 'lzo' } }, /compression/],
+    ['avro', { avro: { codec: 'bzip2' } }, /codec/],
+    ['dta', { dta: { timestamp: 'today' } }, /dta.timestamp must be a valid Date/],
+    ['sav', { sav: { compression: 'rle' } }, /compression/],
+  ])('refuses a bad %s option at create, before anything runs', (format, options, message) => {
+    const exporter = new Exporter();
+    let pulled = false;
+    const source = (async function* () { pulled = true; yield* []; })();
+    let error: unknown;
+    try {
+      exporter.create(source, { format, out: '/nonexistent-dir-never-created', ...options } as never);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ExportError);
+    expect((error as ExportError).code).toBe('INVALID_OPTION');
+    expect((error as ExportError).format).toBe(format);
+    expect((error as ExportError).message).toMatch(message);
+    expect(exporter.list()).toEqual([]);
+    expect(pulled).toBe(false);
+  });
+
   it('uses the given table base and keeps it in toJSON', async () => {
     const base = { kind: 'table' as const, name: 'survey', id: 't1', uri: '/tables/t1', numRows: 2 };
     const exp = await exportTable(fromBatches(idBatches([2])), { format: 'csv', out: await tempDir(), tableBase: base, name: 'survey' });

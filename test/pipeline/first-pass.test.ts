@@ -14,6 +14,7 @@ function recordingEncoder(seen: { table?: Table; ids: bigint[] }): FormatEncoder
   return {
     format: 'dta',
     extension: () => 'rec',
+    checkOptions: () => undefined,
     capabilities: { splittable: false, needsRowCount: true, needsStatistics: true, patchesHeader: false },
     prepare(table) {
       seen.table = table;

@@ -25,6 +25,7 @@ export const avroEncoder: FormatEncoder<AvroOptions> = {
   format: 'avro',
   capabilities,
   extension: () => 'avro',
+  checkOptions: (options: AvroOptions = {}) => void resolveAvroOptions(options),
   prepare(table: Table, options: AvroOptions = {}): PreparedEncoder {
     const resolved = resolveAvroOptions(options);
     const { json, renames } = buildAvroSchema(table, resolved.namespace);

@@ -36,6 +36,7 @@ export const csvEncoder: FormatEncoder<CsvOptions> = {
   capabilities,
   extension: (options: CsvOptions = {}) => (options.gzip === true ? 'csv.gz' : 'csv'),
   compression: (options: CsvOptions = {}) => (options.gzip === true ? 'gzip' : null),
+  checkOptions: (options: CsvOptions = {}) => void resolveCsvOptions(options),
   prepare(table: Table, options: CsvOptions = {}): PreparedEncoder {
     const resolved = resolveCsvOptions(options);
     const layout = planCsvLayout(table, resolved);

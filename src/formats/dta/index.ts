@@ -42,6 +42,7 @@ export const dtaEncoder: FormatEncoder<DtaOptions> = {
   format: 'dta',
   capabilities,
   extension: () => 'dta',
+  checkOptions: (options: DtaOptions = {}) => checkOptions(options),
   prepare(table: Table, options: DtaOptions = {}): PreparedEncoder {
     const warnings: string[] = [];
     const { plan, renames } = planDta(table, options, warnings);

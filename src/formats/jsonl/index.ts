@@ -42,10 +42,9 @@ export const jsonlEncoder: FormatEncoder<JsonlOptions> = {
   capabilities,
   extension: (options: JsonlOptions = {}) => (options.gzip === true ? 'jsonl.gz' : 'jsonl'),
   compression: (options: JsonlOptions = {}) => (options.gzip === true ? 'gzip' : null),
+  checkOptions: checkJsonlOptions,
   prepare(table: Table, options: JsonlOptions = {}): PreparedEncoder {
-    if (options.gzip !== undefined && typeof options.gzip !== 'boolean') {
-      throw new ExportError('INVALID_OPTION', `gzip must be true or false, not ${JSON.stringify(options.gzip)}`, { format: 'jsonl' });
-    }
+    checkJsonlOptions(options);
     const layout = planJsonlLayout(table);
     const types = table.variables.map((v) => v.type);
     return {
@@ -57,6 +56,12 @@ export const jsonlEncoder: FormatEncoder<JsonlOptions> = {
     };
   },
 };
+
+function checkJsonlOptions(options: JsonlOptions = {}): void {
+  if (options.gzip !== undefined && typeof options.gzip !== 'boolean') {
+    throw new ExportError('INVALID_OPTION', `gzip must be true or false, not ${JSON.stringify(options.gzip)}`, { format: 'jsonl' });
+  }
+}
 
 /** Per-column key prefixes and writers, chosen once for the whole export. */
 function planJsonlLayout(table: Table): TextLayout {

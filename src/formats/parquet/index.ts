@@ -25,6 +25,7 @@ export const parquetEncoder: FormatEncoder<ParquetOptions> = {
   format: 'parquet',
   capabilities,
   extension: () => 'parquet',
+  checkOptions: (options?: ParquetOptions) => void resolveParquetOptions(options),
   prepare(table: Table, options?: ParquetOptions): PreparedEncoder {
     const resolved = resolveParquetOptions(options);
     // Column names need no checks: Parquet takes any UTF-8 name, and the pipeline has refused

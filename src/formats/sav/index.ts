@@ -31,6 +31,7 @@ export const savEncoder: FormatEncoder<SavOptions> = {
   format: 'sav',
   capabilities,
   extension: (options: SavOptions = {}) => (options.compression === 'zsav' ? 'zsav' : 'sav'),
+  checkOptions: (options: SavOptions = {}) => void resolveSavOptions(options),
   prepare(table: Table, options: SavOptions = {}): PreparedEncoder {
     const resolved = resolveSavOptions(options);
     const layout = planLayout(table);
