@@ -52,6 +52,13 @@ export interface FileEncoder {
   endFile(): Promise<Patch[]>;
   /** Warnings found while encoding (values a format could not hold exactly), reported on the export. */
   readonly warnings?: readonly string[];
+  /**
+   * Gives the file up after a failure or cancel, instead of endFile: frees at once what the
+   * encoder holds outside plain memory (the parquet worker's writer, the dta strL spool file).
+   * May come while a writeBatch is still pending, which then rejects or is ignored; safe to
+   * call more than once; never rejects. The sink discards the file's bytes itself.
+   */
+  abort?(reason: Error): void | Promise<void>;
 }
 
 /** The small table of functions each format provides (one folder per format under src/formats/). */

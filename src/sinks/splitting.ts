@@ -62,6 +62,23 @@ export class SplittingSink extends Writable {
     this.finish().then(() => cb(), cb);
   }
 
+  /** A failure or cancel anywhere in the pipeline: the open part's encoder gives its file up. */
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    const part = this.current;
+    this.current = null;
+    if (!part) {
+      cb(err);
+      return;
+    }
+    const reason = err ?? new Error('the export stopped before the file was complete');
+    part.output.destroy(reason);
+    // The pipeline settles once this sink has closed, so what the encoder frees is freed by then.
+    Promise.resolve()
+      .then(() => part.encoder.abort?.(reason))
+      .catch(() => undefined)
+      .then(() => cb(err));
+  }
+
   private async writeBatch(batch: RecordBatch, firstRow: number): Promise<void> {
     const { maxRowsPerFile } = this.options;
     let offset = 0;

@@ -156,6 +156,11 @@ class DtaFileEncoder implements FileEncoder {
     return same ? [] : headerPatches(layout.places, this.rows, map);
   }
 
+  /** The export failed or was cancelled: close and remove the strL spool file now. */
+  abort(): Promise<void> {
+    return this.strls.dispose();
+  }
+
   private reportUnrepresentable(): void {
     this.plan.columns.forEach((c, i) => {
       const n = this.unrepresentable[i];

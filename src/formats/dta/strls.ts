@@ -26,6 +26,8 @@ export class StrlSpool {
   /** Set while the temp file still has a name to remove (where unlinking an open file failed). */
   private path: string | null = null;
   private fileBytes = 0;
+  /** Set by dispose(): no spool file may be opened (or written) any more. */
+  private disposed = false;
   /** Bytes of every GSO record so far. */
   totalBytes = 0;
 
@@ -78,6 +80,7 @@ export class StrlSpool {
   }
 
   private async writeToFile(bytes: Uint8Array): Promise<void> {
+    if (this.disposed) throw new ExportError('CANCELLED', 'the strL spool was released', { format: 'dta' });
     const file = this.file ?? await this.openFile();
     let done = 0;
     while (done < bytes.length) {
@@ -89,15 +92,23 @@ export class StrlSpool {
 
   private async openFile(): Promise<FileHandle> {
     const path = join(this.dir, `tabular-export-strl-${randomUUID()}.tmp`);
+    let file: FileHandle;
     try {
-      this.file = await open(path, 'wx+');
+      file = await open(path, 'wx+');
     } catch (err) {
       throw new ExportError('TARGET_FAILED', `cannot create the strL spool file ${path}: ${(err as Error).message}`,
         { format: 'dta' }, { cause: err });
     }
+    if (this.disposed) {
+      // Released while the file was being created: it must not outlive the spool.
+      await file.close().catch(() => undefined);
+      await rm(path, { force: true }).catch(() => undefined);
+      throw new ExportError('CANCELLED', 'the strL spool was released', { format: 'dta' });
+    }
+    this.file = file;
     this.path = path;
     await rm(path).then(() => { this.path = null; }, () => undefined); // kept open; removed in dispose() instead
-    return this.file;
+    return file;
   }
 
   /** Hands every record to `sink`, in order, then releases the spool. */
@@ -127,6 +138,7 @@ export class StrlSpool {
 
   /** Closes and removes the spool file, if one was made. Safe to call twice. */
   async dispose(): Promise<void> {
+    this.disposed = true;
     const file = this.file;
     this.file = null;
     await file?.close().catch(() => undefined);

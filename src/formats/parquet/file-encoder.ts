@@ -85,8 +85,13 @@ export class ParquetFileEncoder implements FileEncoder, WorkerFileEvents {
     return worker;
   }
 
+  /** The export failed or was cancelled elsewhere (FileEncoder protocol): give the file up. */
+  abort(reason: Error): void {
+    this.fail(reason);
+  }
+
   /** Gives the file up after a failure: the worker drops its writer. Returns the error. */
-  abort(reason: unknown): ExportError {
+  private fail(reason: unknown): ExportError {
     if (!this.failure) {
       this.failure = reason instanceof ExportError ? reason : toInternalError(reason);
       const worker = this.worker;
@@ -107,7 +112,7 @@ export class ParquetFileEncoder implements FileEncoder, WorkerFileEvents {
     if (message.kind === 'failed') {
       const culprit = message.seq === null ? undefined : this.inFlight.get(message.seq);
       const cause = new Error(message.message);
-      this.abort((culprit && explainBatchFailure(culprit.batch, culprit.firstRow, cause))
+      this.fail((culprit && explainBatchFailure(culprit.batch, culprit.firstRow, cause))
         ?? toInternalError(cause, culprit?.firstRow));
       return;
     }
@@ -116,7 +121,7 @@ export class ParquetFileEncoder implements FileEncoder, WorkerFileEvents {
   }
 
   onWorkerFailed(error: Error): void {
-    this.abort(toInternalError(error));
+    this.fail(toInternalError(error));
   }
 
   /** Handles the inbox in order (writing chunks to the sink) up to the message `last` matches. */
@@ -132,7 +137,7 @@ export class ParquetFileEncoder implements FileEncoder, WorkerFileEvents {
         try {
           await this.sink.write(message.bytes);
         } catch (err) {
-          throw this.abort(err);
+          throw this.fail(err);
         }
       } else if (message.kind === 'taken') {
         this.inFlight.delete(message.seq);

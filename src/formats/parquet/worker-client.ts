@@ -56,10 +56,11 @@ function resolveParquetWasm(): string {
  * One worker thread and the files open in it. An idle worker is unref'd, so it never holds an
  * exiting process open; it is ref'd only while the main thread waits for one of its answers.
  *
- * Files are held weakly except while their encoder waits on the worker. The FileEncoder
- * protocol has no abort, so an export that fails or is cancelled elsewhere just drops its
- * encoder; once that is garbage collected, the worker is told to drop the file's writer and
- * its half-built row group, which would otherwise stay in wasm memory for good.
+ * Files are held weakly except while their encoder waits on the worker. An export that fails
+ * or is cancelled aborts its open file (FileEncoder.abort, called by the splitting sink), which
+ * tells the worker to drop the file's writer and its half-built row group. Should an encoder be
+ * dropped without that (a caller driving encoders by hand), the same happens once it is garbage
+ * collected, as that row group would otherwise stay in wasm memory for good.
  */
 class WorkerSlot {
   private worker: Worker | null = null;
@@ -133,6 +134,11 @@ class ParquetWorkerPool {
 
   constructor(size: number) {
     this.slots = Array.from({ length: size }, () => new WorkerSlot());
+  }
+
+  /** Files open in the workers now (each holds a writer and its unfinished row group). */
+  get openFiles(): number {
+    return this.slots.reduce((n, s) => n + s.load, 0);
   }
 
   open(events: WorkerFileEvents): WorkerFile {
