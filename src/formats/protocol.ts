@@ -61,6 +61,12 @@ export interface FileEncoder {
   abort?(reason: Error): void | Promise<void>;
 }
 
+/** What the running export tells an encoder about its surroundings. */
+export interface EncoderContext {
+  /** Where the encoder may put temporary files (the Exporter's tempDir). Default: os.tmpdir(). */
+  tempDir?: string;
+}
+
 /** The small table of functions each format provides (one folder per format under src/formats/). */
 export interface FormatEncoder<Options = unknown> {
   readonly format: ExportFormat;
@@ -80,5 +86,5 @@ export interface FormatEncoder<Options = unknown> {
    * ExportError naming the column. The table has numRows/statistics filled in when the
    * capabilities asked for them.
    */
-  prepare(table: Table, options: Options): PreparedEncoder;
+  prepare(table: Table, options: Options, context?: EncoderContext): PreparedEncoder;
 }

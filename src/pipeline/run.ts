@@ -84,7 +84,7 @@ export async function runPipeline<Options>(req: PipelineRequest<Options>): Promi
       opened = await openSource(pass.source, format);
       batches = opened.batches;
     }
-    const prepared = req.encoder.prepare(table, req.options);
+    const prepared = req.encoder.prepare(table, req.options, { tempDir: req.tempDir });
     req.onPrepared?.(table, prepared);
 
     req.progress.setTotalRows(table.numRows);

@@ -1,7 +1,7 @@
 import type { RecordBatch } from 'apache-arrow';
 import { readdir, readlink } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { exportTable, fromBatches } from '../../src/index.js';
+import { Exporter, exportTable, fromBatches } from '../../src/index.js';
 import { parquetWorkers } from '../../src/formats/parquet/worker-client.js';
 import type { ByteSink, FormatEncoder } from '../../src/formats/protocol.js';
 import { Progress } from '../../src/pipeline/progress.js';
@@ -109,28 +109,47 @@ describe('the open file is aborted, not ended, when an export stops', () => {
 });
 
 describe('what the real encoders hold is freed when an export fails', () => {
-  it('dta: the strL spool file is closed (it was spilled to disk) and nothing is left', async () => {
+  /** A dta export of strL cells (spilled to the spool file), whose source fails after 4 batches. */
+  async function failingStrlExport(request: { exporter?: Exporter; dtaTempDir?: string }) {
     const rows = 200;
-    const big = 'x'.repeat(3000); // > 2045 bytes: strL; 200 rows × 2 batches > the 1 MiB in-memory spool
+    const big = 'x'.repeat(3000); // > 2045 bytes: strL; 4 × 200 rows go beyond the 1 MiB in-memory spool
     const table: Table = {
       ...tableOf({ note: 'string' }), name: 'notes', numRows: 10 * rows,
       statistics: { note: { nullCount: 0, maxByteLength: 3000 } },
     };
     const batch = (): RecordBatch => batchOf(table, [column('string', Array.from({ length: rows }, () => big))]);
-    let spilled = false;
+    let spoolFiles: string[] = [];
     async function* source(): AsyncGenerator<RecordBatch> {
       for (let i = 0; i < 4; i++) yield batch();
       await sleep(20); // let the encoder spill the last batch's strLs
-      spilled = (await openPaths()).some((p) => p.includes('tabular-export-strl-'));
+      spoolFiles = (await openPaths()).filter((p) => p.includes('tabular-export-strl-'));
       throw new Error('connection reset');
     }
     const out = await tempDir();
-    const exp = await exportTable(fromBatches(source()), { format: 'dta', out, table, dta: { tempDir: out } });
+    const exporter = request.exporter ?? new Exporter();
+    const exp = await exporter.create(fromBatches(source()), { format: 'dta', out, table, dta: request.dtaTempDir ? { tempDir: request.dtaTempDir } : {} }).done();
+    return { exp, out, spoolFiles };
+  }
+
+  it('dta: the strL spool file is closed (it was spilled to disk) and nothing is left', async () => {
+    const spoolDir = await tempDir('te-spool-');
+    const { exp, out, spoolFiles } = await failingStrlExport({ dtaTempDir: spoolDir });
     expect(exp.status).toBe('failed');
     expect(exp.errorMessage).toMatch(/connection reset/);
-    expect(spilled).toBe(true);
+    expect(spoolFiles).toHaveLength(1);
     expect((await openPaths()).filter((p) => p.includes('tabular-export-strl-'))).toEqual([]);
     expect(await listDir(out)).toEqual([]);
+    expect(await listDir(spoolDir)).toEqual([]);
+  });
+
+  it('dta: strLs are spooled in the Exporter\'s tempDir unless dta.tempDir says otherwise', async () => {
+    const exporterTemp = await tempDir('te-exporter-temp-');
+    const { spoolFiles } = await failingStrlExport({ exporter: new Exporter({ tempDir: exporterTemp }) });
+    expect(spoolFiles).toHaveLength(1);
+    expect(spoolFiles[0].startsWith(`${exporterTemp}/tabular-export-strl-`)).toBe(true);
+    const own = await tempDir('te-own-temp-');
+    const second = await failingStrlExport({ exporter: new Exporter({ tempDir: exporterTemp }), dtaTempDir: own });
+    expect(second.spoolFiles[0].startsWith(`${own}/tabular-export-strl-`)).toBe(true);
   });
 
   it('parquet: the worker drops the failed file (no file stays open in the worker pool)', async () => {

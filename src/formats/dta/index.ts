@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import { ExportError } from '../../errors.js';
 import type { Table } from '../../table/types.js';
-import type { ByteSink, EncoderCapabilities, FileEncoder, FormatEncoder, PreparedEncoder, Rename } from '../protocol.js';
+import type { ByteSink, EncoderCapabilities, EncoderContext, FileEncoder, FormatEncoder, PreparedEncoder, Rename } from '../protocol.js';
 import { beginDtaFile, type DtaPlan } from './file-encoder.js';
 import { collectValueLabels, truncateChars, type ValueLabelSet } from './labels.js';
 import { assignStataNames } from './names.js';
@@ -12,7 +12,7 @@ import { planColumns } from './types.js';
 export interface DtaOptions {
   /** The header's timestamp (written in UTC); fix it for byte-identical files. Default: now. */
   timestamp?: Date;
-  /** Where strL values are spooled while rows stream (they follow the data). Default: os.tmpdir(). */
+  /** Where strL values are spooled while rows stream (they follow the data). Default: the Exporter's tempDir. */
   tempDir?: string;
 }
 
@@ -43,9 +43,9 @@ export const dtaEncoder: FormatEncoder<DtaOptions> = {
   capabilities,
   extension: () => 'dta',
   checkOptions: (options: DtaOptions = {}) => checkOptions(options),
-  prepare(table: Table, options: DtaOptions = {}): PreparedEncoder {
+  prepare(table: Table, options: DtaOptions = {}, context: EncoderContext = {}): PreparedEncoder {
     const warnings: string[] = [];
-    const { plan, renames } = planDta(table, options, warnings);
+    const { plan, renames } = planDta(table, options, context, warnings);
     return {
       renames,
       warnings,
@@ -55,7 +55,7 @@ export const dtaEncoder: FormatEncoder<DtaOptions> = {
 };
 
 /** Checks everything Stata cannot hold before the first byte, and decides the file's layout. */
-function planDta(table: Table, options: DtaOptions, warnings: string[]): { plan: DtaPlan; renames: Rename[] } {
+function planDta(table: Table, options: DtaOptions, context: EncoderContext, warnings: string[]): { plan: DtaPlan; renames: Rename[] } {
   checkOptions(options);
   // The cell writers read int64 values as little-endian int32 pairs.
   if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
@@ -97,7 +97,7 @@ function planDta(table: Table, options: DtaOptions, warnings: string[]): { plan:
     strlColumns: columns.flatMap((c, i) => (c.kind === 'strL' ? [i] : [])),
     datasetLabel: encodeUtf8(fitLabel(table.description || table.name, 'dataset label', warnings)),
     timestamp: options.timestamp,
-    tempDir: options.tempDir ?? tmpdir(),
+    tempDir: options.tempDir ?? context.tempDir ?? tmpdir(),
   };
   return { plan, renames };
 }
