@@ -3,6 +3,7 @@ import { RecordBatchReader } from 'apache-arrow';
 import type { AsyncRecordBatchFileReader, AsyncRecordBatchStreamReader, RecordBatch } from 'apache-arrow';
 import { ExportError, toExportError } from '../errors.js';
 import { guardOpen } from './batches.js';
+import { registerIPCDecoders } from './ipc-codecs.js';
 import { openBufferInput, openPathInput } from './ipc-input.js';
 import { openStreamInput } from './ipc-stream-input.js';
 import type { ByteInput } from './ipc-input.js';
@@ -24,7 +25,8 @@ type AsyncReader = AsyncRecordBatchFileReader | AsyncRecordBatchStreamReader;
  * bounded chunks, so memory stays O(batch) even for a file much larger than RAM. The file footer
  * gives the row count, and the schema when the file keeps it only there (arrow-js writers); a
  * one-shot stream of such a file is copied to `tempDir` first (see ipc-stream-input.ts).
- * Paths and buffers are reopenable; a stream is not.
+ * Paths and buffers are reopenable; a stream is not. Compressed bodies (LZ4 frame, ZSTD: what
+ * pyarrow's Feather writer makes by default) are decoded batch by batch (ipc-codecs.ts).
  */
 export function fromIPC(input: IPCInput, options: FromIPCOptions = {}): BatchSource {
   const reopenable = typeof input === 'string' || input instanceof Uint8Array;
@@ -52,6 +54,7 @@ async function openInput(input: IPCInput, label: string, tempDir: string): Promi
 
 async function openReader(input: ByteInput, label: string): Promise<OpenedSource> {
   let reader: AsyncReader;
+  registerIPCDecoders();
   try {
     reader = await RecordBatchReader.from(input.chunks);
     // Reads the schema message (and nothing more) so the schema is known before the first batch.
