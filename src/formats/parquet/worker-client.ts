@@ -44,12 +44,33 @@ function buildWorkerSource(): string {
 }
 
 /**
- * parquet-wasm's node build, resolved from this module (ESM build: import.meta.url; CJS build:
- * __filename), so the worker loads the same copy whatever the working directory.
+ * parquet-wasm's node build, resolved from this module (ESM build: import.meta.url; CJS build,
+ * where the bundler leaves import.meta empty: __filename), so the worker loads the same copy
+ * whatever the working directory. import.meta comes first: an ES module can see a global
+ * __filename that is not its own (`node -e` sets it to "[eval]").
  */
 function resolveParquetWasm(): string {
-  const base = typeof __filename === 'string' ? __filename : import.meta.url;
+  const base = (import.meta as { url?: string }).url ?? __filename;
   return createRequire(base).resolve('parquet-wasm/node');
+}
+
+/**
+ * The worker inherits the process's Node flags, except those that would make its source an
+ * ES module (it is a CommonJS script): `node --input-type=module -e …` or
+ * `--experimental-default-type=module` in the embedding process must not break parquet.
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const args = process.execArgv;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--input-type' || arg === '--experimental-default-type') {
+      i++; // and its value
+    } else if (!arg.startsWith('--input-type=') && !arg.startsWith('--experimental-default-type=')) {
+      out.push(arg);
+    }
+  }
+  return out;
 }
 
 /**
@@ -105,7 +126,7 @@ class WorkerSlot {
   }
 
   private start(): Worker {
-    const worker = new Worker(buildWorkerSource(), { eval: true, workerData: { parquetWasm: resolveParquetWasm() } });
+    const worker = new Worker(buildWorkerSource(), { eval: true, execArgv: workerExecArgv(), workerData: { parquetWasm: resolveParquetWasm() } });
     if (this.waiting.size === 0) worker.unref();
     worker.on('message', (message: FromWorker) => this.files.get(message.file)?.deref()?.onMessage(message));
     const die = (error: Error): void => {
