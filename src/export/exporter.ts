@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
 import { ExportError } from '../errors.js';
+import type { FormatEncoder } from '../formats/protocol.js';
 import { encoderFor, resolveFormat, type FormatOptions } from '../formats/registry.js';
 import { Progress } from '../pipeline/progress.js';
 import { runPipeline, type ExportedFile } from '../pipeline/run.js';
@@ -85,13 +86,36 @@ export class Exporter extends EventEmitter {
     const name = request.table?.name ?? request.name ?? 'table';
     const base = request.tableBase ?? (request.table ? tableBase(request.table) : { kind: 'table' as const, name });
     const exp = new Export(id, format, base);
+    this.relayStatus(exp);
+    const job = this.makeJob(exp, input, request, encoder, options);
+    this.exports.set(id, exp);
+    this.jobs.set(id, job);
+    job.controller.signal.addEventListener('abort', () => this.dequeue(job), { once: true });
+    if (job.controller.signal.aborted) this.dequeue(job);
+    else { this.queue.push(job); this.pump(); }
+    return exp;
+  }
+
+  /** Re-emits the export's status changes as the Exporter's. (Its own scope: this listener lives as long as the Export.) */
+  private relayStatus(exp: Export): void {
+    exp.on('status', (status) => this.emit('status', exp, status));
+  }
+
+  /**
+   * The job that runs one export. Everything it holds (source, table, target, progress) is
+   * released when the export ends: a finished export keeps only its Export, so the Exporter of
+   * a long-running service does not hold every source it was ever given. (Closures made in one
+   * function share what they capture, hence this function of its own.)
+   */
+  private makeJob(exp: Export, input: SourceInput, request: ExportRequest, encoder: FormatEncoder<unknown>, options: unknown): Job {
     const controller = new AbortController();
-    request.signal?.addEventListener('abort', () => controller.abort(request.signal?.reason), { once: true });
+    const forwardAbort = (): void => controller.abort(request.signal?.reason);
+    request.signal?.addEventListener('abort', forwardAbort, { once: true });
     const source = toBatchSource(input);
-    const target: FileTarget = request.out ? new DirectoryTarget(request.out, id) : new StreamTarget(request.target as OpenWritable, this.tempDir);
+    const target: FileTarget = request.out ? new DirectoryTarget(request.out, exp.id) : new StreamTarget(request.target as OpenWritable, this.tempDir);
     const progress = new Progress(this.progressInterval);
     progress.on('progress', (snap) => { exp.reportProgress(snap); this.emit('progress', exp, snap); });
-    exp.on('status', (status) => this.emit('status', exp, status));
+    const name = request.table?.name ?? request.name ?? 'table';
 
     const run = async (): Promise<void> => {
       exp.markRunning();
@@ -116,13 +140,11 @@ export class Exporter extends EventEmitter {
         else exp.markFailed(error.message, error.code);
       }
     };
-    const job: Job = { exp, run, controller };
-    this.exports.set(id, exp);
-    this.jobs.set(id, job);
-    controller.signal.addEventListener('abort', () => this.dequeue(job), { once: true });
-    if (controller.signal.aborted) this.dequeue(job);
-    else { this.queue.push(job); this.pump(); }
-    return exp;
+    void exp.done().then(() => {
+      this.jobs.delete(exp.id);
+      request.signal?.removeEventListener('abort', forwardAbort);
+    });
+    return { exp, run, controller };
   }
 
   get(id: string): Export | undefined {
@@ -138,6 +160,23 @@ export class Exporter extends EventEmitter {
     const job = this.jobs.get(id);
     if (job && !job.exp.finished) job.controller.abort(reason ? new Error(reason) : undefined);
     return this.exports.get(id);
+  }
+
+  /**
+   * Drops a finished export (completed, failed or cancelled) from this Exporter, so a
+   * long-running service does not hold every export it ever ran; its files stay where they are.
+   * Returns false for an unknown id; throws INVALID_OPTION for an export still queued or running
+   * (cancel it first).
+   */
+  forget(id: string): boolean {
+    const exp = this.exports.get(id);
+    if (!exp) return false;
+    if (!exp.finished) {
+      throw new ExportError('INVALID_OPTION', `export ${id} is ${exp.status}: only a finished export can be forgotten; cancel it first`, { format: exp.format });
+    }
+    this.exports.delete(id);
+    this.jobs.delete(id);
+    return true;
   }
 
   /** The files of a completed export: name, path, size, rows, MD5. */
