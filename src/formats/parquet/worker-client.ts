@@ -32,14 +32,21 @@ export interface WorkerFile {
  * helper of the bundle, hence its stand-in first.
  */
 function buildWorkerSource(): string {
+  // Only dynamic import(), no require: the worker inherits the process's flags, and under
+  // `node --input-type=module` (or --experimental-default-type=module) this source runs as an
+  // ES module, where require does not exist. Messages sent meanwhile wait in the port's queue.
   return [
-    "const { parentPort, workerData } = require('node:worker_threads');",
     "const __name = (target, value) => Object.defineProperty(target, 'name', { value, configurable: true });",
-    'const pw = require(workerData.parquetWasm);',
     `const BatchFeed = (${BatchFeed.toString()});`,
     `const OutputPump = (${OutputPump.toString()});`,
     `const buildWriterProperties = (${buildWriterProperties.toString()});`,
-    `(${runParquetWorker.toString()})(parentPort, { pw, BatchFeed, OutputPump, buildWriterProperties });`,
+    '(async () => {',
+    "  const { parentPort, workerData } = await import('node:worker_threads');",
+    "  const { pathToFileURL } = await import('node:url');",
+    '  const loaded = await import(pathToFileURL(workerData.parquetWasm).href);',
+    '  const pw = loaded.default ?? loaded;',
+    `  (${runParquetWorker.toString()})(parentPort, { pw, BatchFeed, OutputPump, buildWriterProperties });`,
+    '})();',
   ].join('\n');
 }
 
@@ -52,25 +59,6 @@ function buildWorkerSource(): string {
 function resolveParquetWasm(): string {
   const base = (import.meta as { url?: string }).url ?? __filename;
   return createRequire(base).resolve('parquet-wasm/node');
-}
-
-/**
- * The worker inherits the process's Node flags, except those that would make its source an
- * ES module (it is a CommonJS script): `node --input-type=module -e …` or
- * `--experimental-default-type=module` in the embedding process must not break parquet.
- */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
-  const args = process.execArgv;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === '--input-type' || arg === '--experimental-default-type') {
-      i++; // and its value
-    } else if (!arg.startsWith('--input-type=') && !arg.startsWith('--experimental-default-type=')) {
-      out.push(arg);
-    }
-  }
-  return out;
 }
 
 /**
@@ -126,7 +114,7 @@ class WorkerSlot {
   }
 
   private start(): Worker {
-    const worker = new Worker(buildWorkerSource(), { eval: true, execArgv: workerExecArgv(), workerData: { parquetWasm: resolveParquetWasm() } });
+    const worker = new Worker(buildWorkerSource(), { eval: true, workerData: { parquetWasm: resolveParquetWasm() } });
     if (this.waiting.size === 0) worker.unref();
     worker.on('message', (message: FromWorker) => this.files.get(message.file)?.deref()?.onMessage(message));
     const die = (error: Error): void => {
