@@ -53,6 +53,13 @@ export interface FileEncoder {
   /** Warnings found while encoding (values a format could not hold exactly), reported on the export. */
   readonly warnings?: readonly string[];
   /**
+   * Rows accepted by writeBatch whose bytes have not reached the sink yet (a parquet row group
+   * being built, avro blocks being filled or compressed); absent or 0 when every batch's bytes
+   * are written before writeBatch returns. The splitting sink counts them towards the file's
+   * size, at the bytes per row seen so far. An estimate is fine; too high only splits early.
+   */
+  bufferedRows?(): number;
+  /**
    * Gives the file up after a failure or cancel, instead of endFile: frees at once what the
    * encoder holds outside plain memory (the parquet worker's writer, the dta strL spool file).
    * May come while a writeBatch is still pending, which then rejects or is ignored; safe to

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
+import { constants as zlibConstants, createGzip } from 'node:zlib';
 import { ExportError } from '../errors.js';
 import type { ByteSink, Patch } from '../formats/protocol.js';
 
@@ -17,6 +17,13 @@ export interface PartResult {
 export interface PartOutput extends ByteSink {
   /** Bytes that reached the destination so far (compressed size when gzip is on). */
   readonly fileBytes: number;
+  /**
+   * The size the file will have for the bytes accepted so far, before they all reach it: exact
+   * without gzip; with gzip, the bytes accepted at the compression ratio so far.
+   */
+  readonly expectedBytes: number;
+  /** With gzip, makes zlib emit what it holds (a sync flush), so the compression ratio is known. */
+  flush(): Promise<void>;
   /** Ends the file, applies header patches, and reports its size and MD5. */
   close(patches: readonly Patch[]): Promise<PartResult>;
   /** Stops writing after a failure or cancel; the target removes what was written. */
@@ -41,8 +48,9 @@ class Tap extends Transform {
  */
 export function openPartOutput(dest: Writable, gzip: boolean, patchPath?: string): PartOutput {
   const tap = new Tap();
-  const head: Writable = gzip ? createGzip() : tap;
-  const stages = gzip ? [head, tap, dest] : [tap, dest];
+  const zip = gzip ? createGzip() : null;
+  const head: Writable = zip ?? tap;
+  const stages = zip ? [zip, tap, dest] : [tap, dest];
   let failure: Error | null = null;
   const done = pipeline(stages as [Transform, ...Writable[]]).catch((err: Error) => {
     failure ??= err instanceof ExportError ? err : new ExportError('TARGET_FAILED', `writing the output failed: ${err.message}`, {}, { cause: err });
@@ -50,6 +58,9 @@ export function openPartOutput(dest: Writable, gzip: boolean, patchPath?: string
   });
   done.catch(() => undefined); // observed through write()/close()
   let bytesWritten = 0;
+  /** Input taken and output given by zlib at the last flush, when the two were level. */
+  let syncIn = 0;
+  let syncOut = 0;
 
   const waitDrain = (): Promise<void> => new Promise<void>((resolve, reject) => {
     const onDrain = (): void => { cleanup(); resolve(); };
@@ -62,11 +73,28 @@ export function openPartOutput(dest: Writable, gzip: boolean, patchPath?: string
   return {
     get bytesWritten() { return bytesWritten; },
     get fileBytes() { return tap.bytes; },
+    get expectedBytes() {
+      if (!zip) return bytesWritten;
+      // zlib's output lags its input, so the ratio is taken where they were level (the last
+      // flush) and applied to all accepted since; before any flush, only what came out is known.
+      if (syncIn === 0) return tap.bytes;
+      return Math.max(tap.bytes, Math.round(syncOut + (bytesWritten - syncIn) * (syncOut / syncIn)));
+    },
     async write(bytes: Uint8Array): Promise<void> {
       if (failure) throw failure;
       if (bytes.length === 0) return;
       bytesWritten += bytes.length;
       if (!head.write(bytes)) await Promise.race([waitDrain(), done]);
+    },
+    async flush(): Promise<void> {
+      if (!zip || failure) return;
+      await new Promise<void>((resolve) => zip.flush(zlibConstants.Z_SYNC_FLUSH, () => resolve()));
+      // The flushed bytes reach the tap through the pipe in a later turn.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (zip.writableLength === 0) {
+        syncIn = bytesWritten;
+        syncOut = tap.bytes;
+      }
     },
     async close(patches: readonly Patch[]): Promise<PartResult> {
       head.end();

@@ -37,6 +37,8 @@ export class StreamTarget implements FileTarget {
     return {
       get bytesWritten() { return inner.bytesWritten; },
       get fileBytes() { return inner.fileBytes; },
+      get expectedBytes() { return inner.expectedBytes; },
+      flush: () => inner.flush(),
       write: (bytes: Uint8Array) => inner.write(bytes),
       destroy: (err: Error) => inner.destroy(err),
       async close(patches: readonly Patch[]): Promise<PartResult> {

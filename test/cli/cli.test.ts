@@ -46,10 +46,11 @@ describe('tabular-export CLI', () => {
 
   it('splits with --max-rows-per-file, accepts --max-file-size with a unit, names parts by number and keeps --name', async () => {
     const out = await tempDir();
-    const run = await runCli([SAMPLE, '--format', 'jsonl', '--out', out, '--max-rows-per-file', '300', '--max-file-size', '50KB', '--name', 'wave 1/2', '--json']);
+    const run = await runCli([SAMPLE, '--format', 'jsonl', '--out', out, '--max-rows-per-file', '300', '--max-file-size', '100KB', '--name', 'wave 1/2', '--json']);
     expect(run.code).toBe(0);
     const exp = JSON.parse(run.stdout);
     const files = await readdir(out);
+    // 1,000 rows of about 260 bytes: 300 rows (78 kB) come before 100 kB, so parts of 300, 300, 300, 100.
     expect(exp.fileCount).toBe(4);
     expect(files).toEqual(Array.from({ length: exp.fileCount }, (_, i) => `wave 1_2-${String(i).padStart(6, '0')}.jsonl`));
     expect(exp.table.name).toBe('wave 1/2');

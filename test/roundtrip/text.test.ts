@@ -73,9 +73,11 @@ describe.each(FORMATS)('%s round trip, judged by independent readers', (format) 
     }
   }, 180_000);
 
-  it.concurrent('split by maxFileSize: parts close at a batch boundary after the limit', async () => {
+  it.concurrent('split by maxFileSize: parts end just below the limit, cut inside batches', async () => {
     const files = await exportFixture(mediumRandom, format, `${format}-size`, { maxFileSize: 100_000 });
     expect(files.length).toBeGreaterThan(1);
+    for (const f of files) expect(f.size, f.name).toBeLessThanOrEqual(100_000);
+    for (const f of files.slice(0, -1)) expect(f.size, f.name).toBeGreaterThan(95_000);
     for (const reader of READERS_BY_FORMAT[format]) {
       await expectReadBackMatches(reader, format, files.map((f) => f.path), mediumRandom, { partRows: files.map((f) => f.rows) });
     }

@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { exportTable, fromBatches } from '../../src/index.js';
+import { mediumRandom } from '../fixtures/tables.js';
 import { idBatches, listDir, tempDir } from '../helpers/batches.js';
 
 const SIZES = [1, 7, 250, 3, 0, 64, 100];
@@ -42,15 +43,29 @@ describe('splitting sink', () => {
     expect(split.size).toBe(total);
   });
 
-  it('jsonl split by maxFileSize rolls at batch boundaries and concatenates to the unsplit file', async () => {
+  it('jsonl split by maxFileSize cuts batches where a part would pass the limit and concatenates to the unsplit file', async () => {
     const whole = await exportTable(fromBatches(idBatches(SIZES)), { format: 'jsonl', out: await tempDir(), name: 'ids' });
     const split = await exportTable(fromBatches(idBatches(SIZES)), { format: 'jsonl', out: await tempDir(), name: 'ids', maxFileSize: 1500 });
-    expect(split.fileCount).toBeGreaterThan(2);
+    expect(split.fileCount).toBeGreaterThan(4);
     const [unsplit] = await readParts([whole.files[0].path]);
     expect((await readParts(split.files.map((f) => f.path))).join('')).toBe(unsplit);
-    // Every part but the last reached the threshold; none was begun empty.
-    for (const f of split.files.slice(0, -1)) expect(f.size).toBeGreaterThanOrEqual(1500);
+    // Rows of 25 to 29 bytes, growing with the id (the 250-row batch alone is 5 times the limit):
+    // every part comes within about a row of the limit; none was begun empty.
+    for (const f of split.files) expect(f.size).toBeLessThanOrEqual(1530);
+    for (const f of split.files.slice(0, -1)) expect(f.size).toBeGreaterThan(1400);
     for (const f of split.files) expect(f.rows).toBeGreaterThan(0);
+  });
+
+  it('with both limits, whichever a part reaches first ends it', async () => {
+    const out = await tempDir();
+    const split = await exportTable(fromBatches(idBatches(SIZES)), { format: 'csv', out, name: 'ids', maxFileSize: 2000, maxRowsPerFile: 40 });
+    for (const f of split.files) {
+      expect(f.rows).toBeLessThanOrEqual(40);
+      expect(f.size).toBeLessThanOrEqual(2000);
+    }
+    expect(split.files.reduce((n, f) => n + f.rows, 0)).toBe(TOTAL);
+    // Rows of about 25 bytes: 40 rows (about 1 kB) come before 2 kB, so the row limit rules.
+    expect(split.files.slice(0, -1).every((f) => f.rows === 40)).toBe(true);
   });
 
   it('an empty table still yields one complete file', async () => {
@@ -66,6 +81,19 @@ describe('splitting sink', () => {
     const text = gunzipSync(await readFile(gz.files[0].path as string)).toString('utf8');
     expect(text).toBe(await readFile(plain.files[0].path as string, 'utf8'));
     expect(gz.size).toBe((await stat(gz.files[0].path as string)).size);
+  });
+
+  it('gzip parts split by maxFileSize stay below it in compressed bytes and hold the same text', async () => {
+    const plain = await exportTable(fromBatches(mediumRandom.batches), { format: 'csv', out: await tempDir(), table: mediumRandom.table });
+    const gz = await exportTable(fromBatches(mediumRandom.batches), { format: 'csv', out: await tempDir(), table: mediumRandom.table, csv: { gzip: true }, maxFileSize: 60_000 });
+    expect(gz.fileCount).toBeGreaterThan(3);
+    for (const f of gz.files) expect(f.size, f.name).toBeLessThanOrEqual(60_000);
+    for (const f of gz.files.slice(0, -1)) expect(f.size, f.name).toBeGreaterThan(50_000);
+    const whole = await readFile(plain.files[0].path as string, 'utf8');
+    const header = whole.slice(0, whole.indexOf('\n') + 1);
+    const texts = await Promise.all(gz.files.map(async (f) => gunzipSync(await readFile(f.path as string)).toString('utf8')));
+    for (const t of texts) expect(t.startsWith(header)).toBe(true);
+    expect(header + texts.map((t) => t.slice(header.length)).join('')).toBe(whole);
   });
 
   it('a stream target receives each part in order', async () => {

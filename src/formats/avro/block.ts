@@ -65,6 +65,11 @@ export class BlockBuilder {
     private readonly acquire: (minBytes: number) => Uint8Array,
   ) {}
 
+  /** Rows in the open block. */
+  get rowCount(): number {
+    return this.rows;
+  }
+
   get isEmpty(): boolean {
     return this.rows === 0;
   }

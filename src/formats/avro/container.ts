@@ -58,6 +58,7 @@ export function writeHeader(schemaJson: string, codec: string, sync: Uint8Array)
 interface PendingBlock {
   framed: Promise<Uint8Array>;
   bytes: Uint8Array | null;
+  rows: number;
 }
 
 /**
@@ -100,6 +101,11 @@ export class AvroFileEncoder implements FileEncoder {
     await this.writeFramed();
   }
 
+  /** Rows in the open block and in blocks not yet written (compressing, or waiting their turn). */
+  bufferedRows(): number {
+    return this.pending.reduce((n, block) => n + block.rows, this.builder.rowCount);
+  }
+
   async endFile(): Promise<Patch[]> {
     if (!this.builder.isEmpty) this.closeBlock();
     while (this.pending.length > 0) await this.writeOldest();
@@ -109,7 +115,7 @@ export class AvroFileEncoder implements FileEncoder {
   private closeBlock(): void {
     const block = this.builder.take();
     const { codec } = this.plan;
-    const entry: PendingBlock = { framed: codec.frameBlock(block, this.sync), bytes: null };
+    const entry: PendingBlock = { framed: codec.frameBlock(block, this.sync), bytes: null, rows: block.rows };
     entry.framed.then((bytes) => {
       entry.bytes = bytes;
       // Keep the raw buffer for reuse unless a huge row made it grow: that memory goes back at once.

@@ -42,6 +42,9 @@ export class ParquetFileEncoder implements FileEncoder, WorkerFileEvents {
   private readonly inbox: FromWorker[] = [];
   private arrival: (() => void) | null = null;
   private sent = 0;
+  /** Rows of the batches sent, and of those the worker has taken (their row groups' bytes are out). */
+  private rowsSent = 0;
+  private rowsTaken = 0;
   private ended = false;
   private failure: ExportError | null = null;
   /** Batches the worker has not taken yet, to name column and row if it refuses one. */
@@ -55,9 +58,20 @@ export class ParquetFileEncoder implements FileEncoder, WorkerFileEvents {
     const worker = this.openOnce(batch);
     const ipc = encodeBatchIPC(batch, this.plan.schema);
     const seq = ++this.sent;
+    this.rowsSent += batch.numRows;
     this.inFlight.set(seq, { batch, firstRow });
     worker.send({ kind: 'batch', file: worker.id, seq, ipc }, [ipc.buffer as ArrayBuffer]);
     if (seq > 1) await this.drainThrough((m) => m.kind === 'taken' && m.seq === seq - 1);
+  }
+
+  /**
+   * Rows whose bytes are still in the worker: the batch in flight and the open row group. The
+   * writer ends a group at exactly rowGroupSize rows, so the groups out hold a multiple of it;
+   * a group the 64 MiB byte limit ended early makes this too high, which only splits early.
+   */
+  bufferedRows(): number {
+    const groupRows = this.plan.options.rowGroupSize;
+    return this.rowsSent - Math.floor(this.rowsTaken / groupRows) * groupRows;
   }
 
   async endFile(): Promise<Patch[]> {
@@ -140,6 +154,7 @@ export class ParquetFileEncoder implements FileEncoder, WorkerFileEvents {
           throw this.fail(err);
         }
       } else if (message.kind === 'taken') {
+        this.rowsTaken += this.inFlight.get(message.seq)?.batch.numRows ?? 0;
         this.inFlight.delete(message.seq);
       }
       if (last(message)) return;
