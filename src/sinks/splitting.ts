@@ -56,11 +56,12 @@ const MIN_HALVED_SLICE = 16;
  *
  * maxRowsPerFile is exact. maxFileSize is kept by prediction: from the bytes per row of what
  * has reached the files so far (rows an encoder still holds, bufferedRows, counted at that
- * rate), a batch is cut where the open file would pass the limit, and the rest goes to the
- * next file. Before any bytes are known, the export's first rows go in a small probe slice.
- * A file can still pass the limit where rows are much wider than those before them, by the
- * bytes an encoder holds before the first estimate exists (the first parquet row group), or
- * by a single row larger than the limit, which is written whole.
+ * rate), a batch is cut where the open file would pass 99 % of the limit, the cut approached
+ * in halves, and the rest goes to the next file. Before any bytes are known, the export's
+ * first rows go in a small probe slice, or, for encoders that hold rows back, the rows' Arrow
+ * size stands in. A file can still pass the limit where its last rows are much wider than
+ * those before them, by a parquet footer at very small limits, or by a single row larger than
+ * the limit, which is written whole.
  */
 export class SplittingSink extends Writable {
   readonly parts: FinishedPart[] = [];
@@ -235,7 +236,7 @@ function arrowByteSize(batch: RecordBatch): number {
     const offsets = child.valueOffsets as Int32Array | undefined;
     if (offsets) bytes += offsets[child.offset + n] - offsets[child.offset] + 4 * n;
     else if (child.type instanceof Bool) bytes += n / 8;
-    else bytes += (child.values as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT * n;
+    else bytes += ((child.values as { BYTES_PER_ELEMENT?: number } | undefined)?.BYTES_PER_ELEMENT ?? 0) * n;
   }
   return bytes;
 }
