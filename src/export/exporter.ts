@@ -131,7 +131,7 @@ export class Exporter extends EventEmitter {
             exp.renames = prepared.renames;
           },
         });
-        exp.warnings = result.warnings;
+        exp.warnings = [...unsplitWarnings(encoder, request), ...result.warnings];
         progress.complete();
         exp.markCompleted(result.files, result.rows);
       } catch (err) {
@@ -206,6 +206,13 @@ export class Exporter extends EventEmitter {
       });
     }
   }
+}
+
+/** dta and sav are always one file: split options given for them are ignored, and said so. */
+function unsplitWarnings(encoder: FormatEncoder<unknown>, request: ExportRequest): string[] {
+  if (encoder.capabilities.splittable) return [];
+  const given = (['maxFileSize', 'maxRowsPerFile'] as const).filter((key) => request[key] !== undefined);
+  return given.length === 0 ? [] : [`${encoder.format} is always written as one file: ${given.join(' and ')} ignored`];
 }
 
 function checkSizes(request: ExportRequest, format: string): void {

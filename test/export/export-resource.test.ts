@@ -81,6 +81,16 @@ describe('Export resource', () => {
     expect(pulled).toBe(false);
   });
 
+  it.each(['dta', 'sav'])('%s is one file whatever the split options, and the export says they were ignored', async (format) => {
+    const exp = await exportTable(fromBatches(idBatches([5, 5])), { format, out: await tempDir(), name: 'ids', maxFileSize: 100, maxRowsPerFile: 2 });
+    expect(exp.status).toBe('completed');
+    expect(exp.fileCount).toBe(1);
+    expect(exp.files[0].rows).toBe(10);
+    expect(exp.warnings).toContain(`${format} is always written as one file: maxFileSize and maxRowsPerFile ignored`);
+    const plain = await exportTable(fromBatches(idBatches([5, 5])), { format, out: await tempDir(), name: 'ids' });
+    expect(plain.warnings.filter((w) => w.includes('one file'))).toEqual([]);
+  });
+
   it('uses the given table base and keeps it in toJSON', async () => {
     const base = { kind: 'table' as const, name: 'survey', id: 't1', uri: '/tables/t1', numRows: 2 };
     const exp = await exportTable(fromBatches(idBatches([2])), { format: 'csv', out: await tempDir(), tableBase: base, name: 'survey' });
