@@ -1,6 +1,6 @@
 /**
- * csv and jsonl encoders vs fast-csv on the 9-column table of the performance bar
- * (200,000 rows, generated deterministically). Run: `npx tsx bench/csv-encoders.bench.ts`
+ * csv and jsonl encoders vs fast-csv on the 9-column benchmark table of bench/table.mjs
+ * (its first 200,000 rows). Run: `npx tsx bench/csv-encoders.bench.ts`
  * (optional arguments: a row count; `--quick` to time only this library's encoders with a plain
  * loop, for iterating on them). Prints rows/s and MB/s (output bytes) per task, median of samples.
  *
@@ -8,112 +8,37 @@
  * task (built as cheaply as we know: straight from the typed arrays, never Vector.get), and
  * the fast-csv task formats prebuilt objects, so its figure excludes that cost.
  */
-import {
-  Bool, DateDay, Field, Float64, Int64, RecordBatch, Schema, Struct, TimestampMicrosecond, Utf8, makeData, type Data,
-} from 'apache-arrow';
+import type { Data, RecordBatch } from 'apache-arrow';
 import { format } from 'fast-csv';
 import { Bench } from 'tinybench';
 import { csvEncoder } from '../src/formats/csv/index.js';
 import { jsonlEncoder } from '../src/formats/jsonl/index.js';
 import type { ByteSink, FormatEncoder } from '../src/formats/protocol.js';
+import { tableFromSchema } from '../src/table/arrow-types.js';
+import { bindSchema } from '../src/table/normalize.js';
 import type { Table } from '../src/table/types.js';
+// @ts-expect-error: a plain ES module without type declarations
+import { SCHEMA, benchBatches } from './table.mjs';
 
 const QUICK = process.argv.includes('--quick');
 const ROWS = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 200_000);
 const BATCH_ROWS = 20_000;
 
-/** mulberry32: small, fast, deterministic. */
-function makeRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The benchmark table's definition (bench/table.mjs), as the pipeline derives it from the schema. */
+const TABLE: Table = tableFromSchema(SCHEMA, 'bench', null);
 
-const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'eps', 'zeta', 'eta', 'theta', 'iota', 'kappa',
-  'lambda', 'mu', 'nu', 'xi', 'omicron', 'pi', 'rho', 'sigma', 'tau', 'upsilon'];
-const NAME_CHARS = 'abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-const DAY_2000 = 10957;
-const DAYS_2000_2030 = 10958;
-
-const TABLE: Table = {
-  name: 'bench',
-  variables: [
-    { name: 'id', type: 'integer' }, { name: 'small', type: 'integer' }, { name: 'big', type: 'integer' },
-    { name: 'price', type: 'float' }, { name: 'flag', type: 'boolean' }, { name: 'category', type: 'string' },
-    { name: 'name', type: 'string' }, { name: 'day', type: 'date' }, { name: 'ts', type: 'dateTime' },
-  ],
-};
-const TYPES = [new Int64(), new Int64(), new Int64(), new Float64(), new Bool(), new Utf8(), new Utf8(), new DateDay(), new TimestampMicrosecond()];
-const SCHEMA = new Schema(TABLE.variables.map((v, i) => new Field(v.name, TYPES[i], true)));
-
-function makeName(random: () => number): string {
-  let s = '';
-  const length = 5 + Math.floor(random() * 26);
-  for (let i = 0; i < length; i++) s += NAME_CHARS[Math.floor(random() * NAME_CHARS.length)];
-  const r = random();
-  if (r < 0.05) s = `${s.slice(0, 3)},${s.slice(3)}`;
-  else if (r < 0.08) s = `${s.slice(0, 3)}"${s.slice(3)}"`;
-  else if (r < 0.09) s = `${s.slice(0, 3)}\n${s.slice(3)}`;
-  else if (r < 0.15) s = `${s.slice(0, 4)}é`;
-  else if (r < 0.18) s = `漢${s.slice(1)}`;
-  return s;
-}
-
-/** A validity bitmap with a null where `isNull` says, and the null count. */
-function makeValidity(n: number, isNull: (i: number) => boolean): { nullBitmap: Uint8Array; nullCount: number } {
-  const nullBitmap = new Uint8Array(((n + 63) >> 6) << 3);
-  let nullCount = 0;
-  for (let i = 0; i < n; i++) {
-    if (isNull(i)) nullCount++;
-    else nullBitmap[i >> 3] |= 1 << (i & 7);
-  }
-  return { nullBitmap, nullCount };
-}
-
-function makeUtf8(values: (string | null)[]): Data<Utf8> {
-  const encoder = new TextEncoder();
-  const chunks = values.map((v) => encoder.encode(v ?? ''));
-  const valueOffsets = new Int32Array(values.length + 1);
-  chunks.forEach((c, i) => { valueOffsets[i + 1] = valueOffsets[i] + c.length; });
-  const data = new Uint8Array(valueOffsets[values.length]);
-  chunks.forEach((c, i) => data.set(c, valueOffsets[i]));
-  const validity = makeValidity(values.length, (i) => values[i] === null);
-  return makeData({ type: new Utf8(), length: values.length, ...validity, valueOffsets, data });
-}
-
-function makeBatch(start: number, n: number, random: () => number): RecordBatch {
-  const id = BigInt64Array.from({ length: n }, (_, i) => BigInt(start + i));
-  const small = BigInt64Array.from({ length: n }, () => BigInt(Math.floor(random() * 101)));
-  const big = BigInt64Array.from({ length: n }, () => BigInt(Math.floor(random() * 2 ** 40)));
-  const price = Float64Array.from({ length: n }, () => Math.round(random() * 100_000_00) / 100);
-  const flags = new Uint8Array(((n + 63) >> 6) << 3);
-  for (let i = 0; i < n; i++) if (random() < 0.5) flags[i >> 3] |= 1 << (i & 7);
-  const day = Int32Array.from({ length: n }, () => DAY_2000 + Math.floor(random() * DAYS_2000_2030));
-  const ts = BigInt64Array.from({ length: n }, () => BigInt(DAY_2000 * 86_400_000_000 + Math.floor(random() * DAYS_2000_2030 * 86_400_000_000)));
-  const nulls = (rate: number) => makeValidity(n, () => random() < rate);
-  const children: Data[] = [
-    makeData({ type: new Int64(), length: n, nullCount: 0, data: id }),
-    makeData({ type: new Int64(), length: n, nullCount: 0, data: small }),
-    makeData({ type: new Int64(), length: n, ...nulls(0.05), data: big }),
-    makeData({ type: new Float64(), length: n, ...nulls(0.05), data: price }),
-    makeData({ type: new Bool(), length: n, ...nulls(0.02), data: flags }),
-    makeUtf8(Array.from({ length: n }, () => WORDS[Math.floor(random() * WORDS.length)])),
-    makeUtf8(Array.from({ length: n }, () => (random() < 0.01 ? null : makeName(random)))),
-    makeData({ type: new DateDay(), length: n, nullCount: 0, data: day }),
-    makeData({ type: new TimestampMicrosecond(), length: n, nullCount: 0, data: ts }),
-  ];
-  return new RecordBatch(SCHEMA, makeData({ type: new Struct(SCHEMA.fields), length: n, nullCount: 0, children }));
-}
-
+/**
+ * The rows of the benchmark table (bench/table.mjs), normalized to the canonical layouts the
+ * encoders take (its `small` column is int32), as the pipeline does before encoding: not timed.
+ */
 function makeBatches(): RecordBatch[] {
-  const random = makeRandom(42);
+  const normalize = bindSchema(TABLE, SCHEMA, 0);
   const batches: RecordBatch[] = [];
-  for (let start = 0; start < ROWS; start += BATCH_ROWS) batches.push(makeBatch(start, Math.min(BATCH_ROWS, ROWS - start), random));
+  let row = 0;
+  for (const batch of benchBatches(ROWS, BATCH_ROWS) as Iterable<RecordBatch>) {
+    batches.push(normalize(batch, row));
+    row += batch.numRows;
+  }
   return batches;
 }
 
