@@ -1,6 +1,6 @@
 // `npm run bench`: throughput per format on the 1,000,000-row benchmark table (tinybench, each
 // format in its own process for its own peak RSS), then a streaming run of a large Arrow IPC
-// stream through the CLI with its peak RSS. Appends the figures to bench/RESULTS.md.
+// stream through the CLI with its peak RSS. Adds the figures to bench/RESULTS.md.
 //
 //   node --expose-gc bench/run.mjs [--rows 1000000] [--iterations 5] [--formats csv,jsonl]
 //                                  [--stream-rows 10000000] [--stream-formats csv] [--no-write]
@@ -10,7 +10,7 @@
 // bench/reference.py in the project's .venv) in the same run, so the figures can be read side by
 // side with independent writers on whatever load the shared machine has at the time.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,4 +106,12 @@ if (streamRows > 0) {
 say('');
 say(`Load average at the end: ${load()}.`);
 say('');
-if (!values['no-write']) appendFileSync(join(here, 'RESULTS.md'), lines.join('\n') + '\n');
+if (!values['no-write']) {
+  // Runs go in date order under "## npm run bench", before the closing sections that weigh
+  // them against the issues' bars; without those, at the end.
+  const file = join(here, 'RESULTS.md');
+  const text = readFileSync(file, 'utf8');
+  const at = text.indexOf("\n## Against the issues' bars");
+  const section = lines.join('\n') + '\n';
+  writeFileSync(file, at < 0 ? text + section : `${text.slice(0, at + 1)}${section}\n${text.slice(at + 1)}`);
+}
