@@ -73,7 +73,10 @@ export class Exporter extends EventEmitter {
     this.progressInterval = options.progressInterval ?? 100;
   }
 
-  /** Creates a queued export; throws an ExportError at once for an unknown format or bad option. */
+  /**
+   * Creates an export, `queued`; it starts on the next microtask if a slot is free. Throws an
+   * ExportError at once for an unknown format or bad option.
+   */
   create(input: SourceInput, request: ExportRequest): Export {
     const format = resolveFormat(request.format);
     const encoder = encoderFor(format);
@@ -92,7 +95,12 @@ export class Exporter extends EventEmitter {
     this.jobs.set(id, job);
     job.controller.signal.addEventListener('abort', () => this.dequeue(job), { once: true });
     if (job.controller.signal.aborted) this.dequeue(job);
-    else { this.queue.push(job); this.pump(); }
+    else {
+      this.queue.push(job);
+      // Started on the next microtask, not inside create: every export is created `queued`
+      // (DESIGN.md), and listeners attached to it after create see its every change of status.
+      queueMicrotask(() => this.pump());
+    }
     return exp;
   }
 

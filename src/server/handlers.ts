@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ExportError } from '../errors.js';
-import type { Export, ExportJSON } from '../export/export.js';
+import type { Export } from '../export/export.js';
 import type { Exporter } from '../export/exporter.js';
 import type { ExportFormat } from '../formats/protocol.js';
 import { availableFormats, resolveFormat, type FormatOptions } from '../formats/registry.js';
@@ -123,15 +123,8 @@ async function createExport(app: App, ctx: RequestContext): Promise<void> {
     throw err;
   }
   app.store.track(exp, { table: info.file.fileName, format: body.format, maxFileSize: body.maxFileSize ?? null });
-  sendJSON(ctx.res, 200, showAsCreated(exp.toJSON()));
-}
-
-/**
- * The resource as it was created: queued (issue #6). The Exporter starts an export in the same
- * tick when a slot is free, so it may already be running by now; the first poll shows that.
- */
-function showAsCreated(json: ExportJSON): ExportJSON {
-  return json.status === 'running' ? { ...json, status: 'queued', percentCompleted: 0 } : json;
+  // The resource as created: queued (issue #6; the Exporter starts it on a later microtask).
+  sendJSON(ctx.res, 200, exp.toJSON());
 }
 
 function findExport(app: App, id: string): Export {

@@ -11,6 +11,8 @@ describe('Export resource', () => {
     const before = Date.now();
     const first = exporter.create(fromBatches(idBatches([1])), { format: 'csv', out, name: 'first' });
     const exp = exporter.create(fromBatches(idBatches([3, 2])), { format: 'csv', out, name: 'people' });
+    expect(first.status).toBe('queued'); // created queued; started on the next microtask
+    await Promise.resolve();
     expect(first.status).toBe('running');
     const queued = exp.toJSON();
     expect(Object.keys(queued)).toEqual(KEYS);

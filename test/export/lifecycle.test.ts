@@ -119,13 +119,17 @@ describe('export life cycle', () => {
       history.set(e.id, ['queued']);
       return e;
     });
+    // Created queued, so a listener attached after create sees every change; started a microtask later.
+    expect(exps.map((e) => e.status)).toEqual(['queued', 'queued', 'queued', 'queued', 'queued', 'queued']);
+    await Promise.resolve();
     expect(exps.map((e) => e.status)).toEqual(['running', 'running', 'queued', 'queued', 'queued', 'queued']);
     exporter.cancel(exps[5].id);
     await exporter.idle();
     expect(peak).toBe(2);
     expect(exps.slice(0, 5).every((e) => e.status === 'completed')).toBe(true);
     expect(exps[5].status).toBe('cancelled');
-    expect(history.get(exps[4].id)).toEqual(['queued', 'running', 'completed']);
+    for (const e of exps.slice(0, 5)) expect(history.get(e.id)).toEqual(['queued', 'running', 'completed']);
+    expect(history.get(exps[5].id)).toEqual(['queued', 'cancelled']);
     expect(exporter.get(exps[3].id)).toBe(exps[3]);
     expect(exporter.list()).toHaveLength(6);
     expect(await listDir(out)).toEqual(['t0.csv', 't1.csv', 't2.csv', 't3.csv', 't4.csv']);

@@ -61,6 +61,8 @@ describe('what an Exporter keeps of a finished export', () => {
       }
     }
     const running = exporter.create(fromBatches(slow()), { format: 'csv', out: await tempDir(), name: 'slow' });
+    expect(() => exporter.forget(running.id)).toThrow(/is queued: only a finished export can be forgotten/);
+    await Promise.resolve();
     expect(() => exporter.forget(running.id)).toThrow(ExportError);
     expect(() => exporter.forget(running.id)).toThrow(/is running: only a finished export can be forgotten/);
     exporter.cancel(running.id);
