@@ -43,6 +43,13 @@ export interface PreparedEncoder {
   beginFile(sink: ByteSink): Promise<FileEncoder>;
   readonly renames: readonly Rename[];
   readonly warnings: readonly string[];
+  /**
+   * Whether this export's files can need patches, known once prepared; overrides
+   * capabilities.patchesHeader. false (dta without strL, sav with the row count known) lets a
+   * stream target send the bytes straight on instead of through a temporary file. Patches can
+   * then still come only if the source gives other rows than the table declares.
+   */
+  readonly patchesHeader?: boolean;
 }
 
 export interface FileEncoder {

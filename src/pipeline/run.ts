@@ -93,7 +93,7 @@ export async function runPipeline<Options>(req: PipelineRequest<Options>): Promi
     const sink = new SplittingSink(prepared, req.target, {
       extension,
       gzip: req.gzip,
-      patchable: caps.patchesHeader,
+      patchable: prepared.patchesHeader ?? caps.patchesHeader,
       maxFileSize: req.maxFileSize ?? caps.defaultMaxFileSize,
       maxRowsPerFile: req.maxRowsPerFile,
     }, req.progress);

@@ -100,7 +100,10 @@ export function openPartOutput(dest: Writable, gzip: boolean, patchPath?: string
       head.end();
       await done;
       if (patches.length === 0) return { size: tap.bytes, md5: tap.hash.digest('hex') };
-      if (!patchPath) throw new Error('internal: patches need a seekable file');
+      if (!patchPath) {
+        // Only a source giving other rows than the table declares gets here (PreparedEncoder.patchesHeader).
+        throw new ExportError('SCHEMA_MISMATCH', 'the header, written first, turned out wrong at the end (the source did not give the rows the table declares), and a stream target cannot rewrite it');
+      }
       await applyPatches(patchPath, patches);
       return { size: tap.bytes, md5: await hashFile(patchPath) };
     },

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { ExportError } from '../errors.js';
 import type { Patch } from '../formats/protocol.js';
 import { openPartOutput, type PartOutput, type PartResult } from './part-output.js';
 import type { FileTarget, PartSpec } from './target.js';
@@ -11,9 +12,10 @@ import type { FileTarget, PartSpec } from './target.js';
 export type OpenWritable = (part: { index: number; extension: string }) => Writable | Promise<Writable>;
 
 /**
- * Hands each part to a caller-supplied Writable. A part whose header is patched at the end
- * (dta, sav) cannot be streamed to a destination that cannot seek, so it is written to a
- * temporary file first and copied out when complete.
+ * Hands each part to a caller-supplied Writable. A part whose header may be patched at the end
+ * (PreparedEncoder.patchesHeader: dta with strLs, sav with an unknown row count or zsav) cannot
+ * be streamed to a destination that cannot seek, so it is written to a temporary file first and
+ * copied out when complete; every other part goes straight on.
  */
 export class StreamTarget implements FileTarget {
   private readonly streams: Writable[] = [];
@@ -30,7 +32,11 @@ export class StreamTarget implements FileTarget {
       this.outputs.push(output);
       return output;
     }
-    this.tempDir ??= await mkdtemp(join(this.tmpRoot, 'tabular-export-'));
+    try {
+      this.tempDir ??= await mkdtemp(join(this.tmpRoot, 'tabular-export-'));
+    } catch (err) {
+      throw new ExportError('TARGET_FAILED', `cannot make a temporary file in ${this.tmpRoot} for a part whose header is rewritten at the end: ${(err as Error).message}`, {}, { cause: err });
+    }
     const path = join(this.tempDir, `part-${spec.index}.${spec.extension}`);
     const inner = openPartOutput(createWriteStream(path), spec.gzip, path);
     this.outputs.push(inner);
@@ -57,7 +63,13 @@ export class StreamTarget implements FileTarget {
 
   async abort(err: Error): Promise<void> {
     for (const output of this.outputs) output.destroy(err);
-    for (const s of this.streams) if (!s.destroyed) s.destroy(err);
+    for (const s of this.streams) {
+      if (s.destroyed) continue;
+      // The caller's stream learns why through its 'error' event; one nobody listens to (a
+      // part that failed before its output was attached) must not become an uncaught error.
+      if (s.listenerCount('error') === 0) s.on('error', () => undefined);
+      s.destroy(err);
+    }
     await this.removeTemp();
   }
 

@@ -43,6 +43,9 @@ export const savEncoder: FormatEncoder<SavOptions> = {
     return {
       renames: layout.renames,
       warnings,
+      // The case count is patched only when it was not known up front; zsav always patches its
+      // trailer's offsets into its header.
+      patchesHeader: ncases < 0 || resolved.compression === 2,
       async beginFile(sink: ByteSink): Promise<FileEncoder> {
         const dictionary = buildDictionary({
           layout, labels, compression: resolved.compression, ncases, now: resolved.now ?? new Date(), file_label: label.bytes,
