@@ -104,10 +104,11 @@ export async function runPipeline<Options>(req: PipelineRequest<Options>): Promi
     if (caps.needsRowCount && table.numRows !== rows) {
       throw new ExportError('SCHEMA_MISMATCH', `the table declares ${table.numRows} rows but the source gave ${rows}`, { format });
     }
-    const names = partNames(safeFileName(table.name), extension, sink.parts.length);
-    const paths = await req.target.commit(names);
+    const base = safeFileName(table.name);
+    const names = partNames(base, extension, sink.parts.length);
+    const paths = await req.target.commit(names, base, extension);
     const files = sink.parts.map((p: FinishedPart, i) => ({ name: names[i], path: paths[i], size: p.size, rows: p.rows, md5: p.md5 }));
-    return { table, files, rows, renames: prepared.renames, warnings: [...prepared.warnings, ...sink.warnings] };
+    return { table, files, rows, renames: prepared.renames, warnings: [...prepared.warnings, ...sink.warnings, ...replacedWarning(req.target.replaced)] };
   } catch (err) {
     const error = req.signal.aborted ? cancelled(req.signal, format) : toExportError(err, 'INTERNAL', 'unexpected error').withFormat(format);
     await req.target.abort(error).catch(() => undefined);
@@ -116,6 +117,13 @@ export async function runPipeline<Options>(req: PipelineRequest<Options>): Promi
     await opened.close().catch(() => undefined);
     await spool?.remove().catch(() => undefined);
   }
+}
+
+/** Says which files of an earlier export of the same name the new files replaced. */
+function replacedWarning(replaced: readonly string[] | undefined): string[] {
+  if (!replaced || replaced.length === 0) return [];
+  const shown = replaced.slice(0, 5).join(', ') + (replaced.length > 5 ? `, … (${replaced.length} in all)` : '');
+  return [`replaced the files of an earlier export of the same name in the output directory: ${shown}`];
 }
 
 async function openSource(source: BatchSource, format: string): Promise<OpenedSource> {

@@ -1,18 +1,22 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openPartOutput, type PartOutput } from './part-output.js';
-import type { FileTarget, PartSpec } from './target.js';
+import { isPartName, type FileTarget, type PartSpec } from './target.js';
 
 /**
  * Writes parts into a local directory under hidden temporary names (`.<id>-<n>.<ext>.partial`)
  * and renames them to their final names only when the export completes, so a failed or
- * cancelled export leaves no file that looks complete.
+ * cancelled export leaves no file that looks complete. A completed export replaces the files
+ * an earlier export of the same table and format left in the directory: same names are
+ * overwritten, and parts beyond the new count removed, so the directory never reads as one
+ * dataset of old and new parts.
  */
 export class DirectoryTarget implements FileTarget {
   private readonly temps: string[] = [];
   private readonly finals: string[] = [];
   private readonly outputs: PartOutput[] = [];
+  replaced: string[] = [];
 
   constructor(readonly dir: string, private readonly exportId: string) {}
 
@@ -25,13 +29,19 @@ export class DirectoryTarget implements FileTarget {
     return output;
   }
 
-  async commit(names: readonly string[]): Promise<string[]> {
+  async commit(names: readonly string[], base: string, extension: string): Promise<string[]> {
+    const ours = new Set(names);
+    const earlier = (await readdir(this.dir)).filter((n) => isPartName(n, base, extension));
     const paths: string[] = [];
     for (let i = 0; i < names.length; i++) {
       const final = join(this.dir, names[i]);
       await rename(this.temps[i], final);
       this.finals.push(final);
       paths.push(final);
+    }
+    for (const name of earlier) {
+      if (!ours.has(name)) await rm(join(this.dir, name), { force: true });
+      this.replaced.push(name);
     }
     return paths;
   }

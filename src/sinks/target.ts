@@ -13,10 +13,25 @@ export interface PartSpec {
 /** Where an export's files go: a local directory, or any Node Writable per part. */
 export interface FileTarget {
   openPart(spec: PartSpec): Promise<PartOutput>;
-  /** Gives the finished parts their final names; returns each file's path, or null if it has none. */
-  commit(names: readonly string[]): Promise<(string | null)[]>;
+  /**
+   * Gives the finished parts their final names; returns each file's path, or null if it has
+   * none. `base` and `extension` name the export's files, so that files an earlier export of
+   * the same name left behind can be told apart (see DirectoryTarget).
+   */
+  commit(names: readonly string[], base: string, extension: string): Promise<(string | null)[]>;
+  /** Files of an earlier export that commit removed, for a warning (names only). */
+  readonly replaced?: readonly string[];
   /** Removes or abandons everything written; safe to call at any point, and twice. */
   abort(err: Error): Promise<void>;
+}
+
+/** True for a name partNames gives for `base` and `extension`, whatever the part count. */
+export function isPartName(name: string, base: string, extension: string): boolean {
+  if (name === `${base}.${extension}`) return true;
+  const prefix = `${base}-`;
+  const suffix = `.${extension}`;
+  return name.length === prefix.length + 6 + suffix.length && name.startsWith(prefix) && name.endsWith(suffix)
+    && /^\d{6}$/.test(name.slice(prefix.length, prefix.length + 6));
 }
 
 /** `<table>.<ext>` for one file; `<table>-000000.<ext>`, `<table>-000001.<ext>`, … for several. */

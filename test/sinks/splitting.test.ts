@@ -1,4 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
@@ -94,6 +95,27 @@ describe('splitting sink', () => {
     const texts = await Promise.all(gz.files.map(async (f) => gunzipSync(await readFile(f.path as string)).toString('utf8')));
     for (const t of texts) expect(t.startsWith(header)).toBe(true);
     expect(header + texts.map((t) => t.slice(header.length)).join('')).toBe(whole);
+  });
+
+  it('a new export replaces the files an earlier one of the same name left, and nothing else', async () => {
+    const out = await tempDir();
+    const first = await exportTable(fromBatches(idBatches(SIZES)), { format: 'csv', out, name: 'ids', maxRowsPerFile: 100 });
+    expect(first.fileCount).toBe(5);
+    await writeFile(join(out, 'notes.txt'), 'mine');
+    await writeFile(join(out, 'ids-extra.csv'), 'mine');
+    await writeFile(join(out, 'ids.jsonl'), 'mine');
+    const second = await exportTable(fromBatches(idBatches(SIZES)), { format: 'csv', out, name: 'ids', maxRowsPerFile: 200 });
+    expect(second.fileCount).toBe(3);
+    // Parts 000003 and 000004 of the first export would make the directory read as 5 parts of two exports.
+    expect(await listDir(out)).toEqual(['ids-000000.csv', 'ids-000001.csv', 'ids-000002.csv', 'ids-extra.csv', 'ids.jsonl', 'notes.txt']);
+    expect(second.warnings).toContain('replaced the files of an earlier export of the same name in the output directory: '
+      + 'ids-000000.csv, ids-000001.csv, ids-000002.csv, ids-000003.csv, ids-000004.csv');
+    const third = await exportTable(fromBatches(idBatches(SIZES)), { format: 'csv', out, name: 'ids' });
+    expect(await listDir(out)).toEqual(['ids-extra.csv', 'ids.csv', 'ids.jsonl', 'notes.txt']);
+    expect((await readFile(join(out, 'ids.csv'), 'utf8')).split('\n')).toHaveLength(TOTAL + 2);
+    expect(third.warnings.some((w) => w.startsWith('replaced'))).toBe(true);
+    const fresh = await exportTable(fromBatches(idBatches(SIZES)), { format: 'csv', out: await tempDir(), name: 'ids' });
+    expect(fresh.warnings).toEqual([]);
   });
 
   it('a stream target receives each part in order', async () => {
