@@ -182,17 +182,13 @@ export class SplittingSink extends Writable {
     const partRowsOut = part.rows - buffered;
     const perRow = Math.max(bytesOut / rowsOut, partRowsOut > 0 ? part.output.expectedBytes / partRowsOut : 0);
     const projected = part.output.expectedBytes + buffered * perRow;
-    const fit = Math.floor((maxFileSize * AIM - projected) / perRow);
-    if (fit >= 1) return fit;
-    return part.rows > 0 ? 0 : 1;
+    return rowsOrEnd(Math.floor((maxFileSize * AIM - projected) / perRow), part);
   }
 
   private fitByArrowSize(part: OpenPart, maxFileSize: number): number {
     if (this.arrowRows === 0) return Infinity;
     const perRow = this.arrowBytes / this.arrowRows;
-    const fit = Math.floor((maxFileSize * AIM - part.rows * perRow) / perRow);
-    if (fit >= 1) return fit;
-    return part.rows > 0 ? 0 : 1;
+    return rowsOrEnd(Math.floor((maxFileSize * AIM - part.rows * perRow) / perRow), part);
   }
 
   private isFull(part: OpenPart): boolean {
@@ -239,4 +235,10 @@ function arrowByteSize(batch: RecordBatch): number {
     else bytes += ((child.values as { BYTES_PER_ELEMENT?: number } | undefined)?.BYTES_PER_ELEMENT ?? 0) * n;
   }
   return bytes;
+}
+
+/** Rows that still fit, or, when none does: 0 (end the part) if it has rows, else 1 (a part is never empty). */
+function rowsOrEnd(fit: number, part: OpenPart): number {
+  if (fit >= 1) return fit;
+  return part.rows > 0 ? 0 : 1;
 }
