@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { exportTable, fromBatches } from '../../src/index.js';
 import type { AvroOptions, ExportRequest } from '../../src/index.js';
 import type { Fixture } from '../fixtures/tables.js';
-import { defineFixture, makeBatches } from '../fixtures/build.js';
+import { defineFixture, makeBatches, type SourceValue } from '../fixtures/build.js';
 import { ALL_FIXTURES, mediumRandom, schemaTypes, unevenBatches } from '../fixtures/tables.js';
 import { READERS_BY_FORMAT, expectReadBackMatches, readBack } from '../helpers/readers.js';
 
@@ -124,3 +124,18 @@ it('renamed columns read back under their Avro names, with the renames reported'
   expect(got.columns).toEqual(names);
   fixture.table.variables.forEach((v, i) => expect(got.values[names[i]], v.name).toEqual(fixture.expected[v.name]));
 }, 60_000);
+
+it('writes a table of 40,000 columns (issue #10: the schema check compiled one function parameter per field), read back by fastavro', async () => {
+  const types = ['integer', 'float', 'string', 'date', 'boolean'] as const;
+  const variables = Array.from({ length: 40_000 }, (_, i) => ({ name: `c${i}`, type: types[i % types.length] }));
+  const sample: Record<(typeof types)[number], SourceValue[]> = {
+    integer: [1n, null, -(2n ** 63n)], float: [0.5, null, -0], string: ['a', '', null], date: ['2024-02-29', null, '0001-01-01'], boolean: [true, false, null],
+  };
+  const fixture = defineFixture('wide', variables, Object.fromEntries(variables.map((v) => [v.name, sample[v.type]])));
+  const exported = await exportTable(fromBatches(fixture.batches), { format: 'avro', out: join(root, 'wide'), table: fixture.table });
+  expect(exported.status, exported.errorMessage ?? '').toBe('completed');
+  const got = await readBack(avroReaders()[0], 'avro', [exported.files[0].path ?? ''], Object.fromEntries(variables.map((v) => [v.name, v.type])));
+  expect(got.columns).toHaveLength(40_000);
+  expect(got.columns.slice(-2)).toEqual(['c39998', 'c39999']);
+  for (const name of ['c0', 'c1', 'c2', 'c3', 'c4', 'c39999']) expect(got.values[name], name).toEqual(fixture.expected[name]);
+}, 120_000);
