@@ -1,5 +1,5 @@
 import { Field, Int64, RecordBatch, Schema, Struct, Utf8, makeData, vectorFromArray } from 'apache-arrow';
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,8 +17,20 @@ export function idBatches(sizes: number[]): RecordBatch[] {
   return sizes.map((n) => { const b = idBatch(start, n); start += n; return b; });
 }
 
+/** Directories made by tempDir in this test file, removed after it by test/setup.ts. */
+const madeDirs: string[] = [];
+
+/** A new directory in the system's temp directory, removed (with all in it) once the test file has run. */
 export async function tempDir(prefix = 'te-test-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
+}
+
+/** Removes every directory tempDir made so far. */
+export async function removeTempDirs(): Promise<void> {
+  const dirs = madeDirs.splice(0);
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true, maxRetries: 3 })));
 }
 
 /** Every entry of a directory, hidden temporary files included. */
