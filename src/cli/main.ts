@@ -39,23 +39,30 @@ function sourceOf(input: string): BatchSource {
   return fail(`cannot tell the input's kind from "${ext}": use .arrow, .arrows, .feather or .parquet`);
 }
 
+const OPTIONS = {
+  format: { type: 'string' },
+  out: { type: 'string' },
+  'max-file-size': { type: 'string' },
+  'max-rows-per-file': { type: 'string' },
+  name: { type: 'string' },
+  gzip: { type: 'boolean' },
+  'no-header': { type: 'boolean' },
+  delimiter: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The command line parsed, or usage and exit 2 for an unknown option or a missing value. */
+function parseCommandLine(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  } catch (err) {
+    return fail(err instanceof Error ? err.message : String(err));
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      format: { type: 'string' },
-      out: { type: 'string' },
-      'max-file-size': { type: 'string' },
-      'max-rows-per-file': { type: 'string' },
-      name: { type: 'string' },
-      gzip: { type: 'boolean' },
-      'no-header': { type: 'boolean' },
-      delimiter: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values, positionals } = parseCommandLine(argv);
   if (values.help) { process.stdout.write(`${USAGE}\n`); return 0; }
   if (positionals.length !== 1) fail('give exactly one input file');
   if (!values.format) fail('--format is required');

@@ -81,4 +81,14 @@ describe('tabular-export CLI', () => {
     expect(size.code).toBe(2);
     expect(size.stderr).toContain('--max-file-size: "lots" is not a size');
   });
+
+  it('exits 2 with usage for an unknown option or a missing value (was a raw TypeError and exit 1)', async () => {
+    for (const args of [[SAMPLE, '--format', 'csv', '--out', '/tmp', '--colour'], [SAMPLE, '--format'], ['serve', '--tables', '/tmp', '--data', '/tmp', '--nope']]) {
+      const run = await runCli(args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr).toContain('Usage:');
+      expect(run.stderr).not.toContain('TypeError');
+      expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    }
+  });
 });
