@@ -86,6 +86,11 @@ export class Export extends EventEmitter {
     };
   }
 
+  /** @internal Shows at least `percent` from now on (below 100: only completion reaches 100). */
+  resumeFrom(percent: number): void {
+    if (!this.finished) this.percent = Math.max(this.percent, Math.min(99.9, percent));
+  }
+
   /** @internal */ markRunning(): void {
     this.transition('running');
   }

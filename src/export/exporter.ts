@@ -26,7 +26,7 @@ export interface ExportRequest extends FormatOptions {
   target?: OpenWritable;
   /** The table definition; derived from the source's Arrow schema when absent. */
   table?: Table;
-  /** Table name when the table is derived (default "table"). Names the files. */
+  /** Table name when the table is derived (default: the source's name, e.g. a file's name without its extension, else "table"). Names the files. */
   name?: string;
   /** The platform's base representation of the table, shown in the Export resource. */
   tableBase?: TableBase;
@@ -36,6 +36,14 @@ export interface ExportRequest extends FormatOptions {
   maxRowsPerFile?: number;
   signal?: AbortSignal;
   id?: string;
+  /** The export's creation time in ms since the epoch (default now), e.g. kept when an export is run again after a crash. */
+  createdAt?: number;
+  /**
+   * percentCompleted to show from the start (default 0): what an earlier run of the same export
+   * had shown when it was cut short, so progress never goes down for whoever polls it; the new
+   * run's own progress shows once it passes this.
+   */
+  progressFloor?: number;
 }
 
 export interface ExporterOptions {
@@ -86,11 +94,14 @@ export class Exporter extends EventEmitter {
     if (!request.out && !request.target) throw new ExportError('INVALID_OPTION', 'give `out` (a directory) or `target` (a Writable per part)', { format });
     const id = request.id ?? randomUUID();
     if (this.exports.has(id)) throw new ExportError('INVALID_OPTION', `an export with id ${id} exists already`, { format });
-    const name = request.table?.name ?? request.name ?? 'table';
+    checkResume(request, format);
+    const source = toBatchSource(input);
+    const name = request.table?.name ?? request.name ?? source.name ?? 'table';
     const base = request.tableBase ?? (request.table ? tableBase(request.table) : { kind: 'table' as const, name });
-    const exp = new Export(id, format, base);
+    const exp = new Export(id, format, base, request.createdAt);
+    if (request.progressFloor) exp.resumeFrom(request.progressFloor);
     this.relayStatus(exp);
-    const job = this.makeJob(exp, input, request, encoder, options);
+    const job = this.makeJob(exp, source, name, request, encoder, options);
     this.exports.set(id, exp);
     this.jobs.set(id, job);
     job.controller.signal.addEventListener('abort', () => this.dequeue(job), { once: true });
@@ -115,15 +126,13 @@ export class Exporter extends EventEmitter {
    * a long-running service does not hold every source it was ever given. (Closures made in one
    * function share what they capture, hence this function of its own.)
    */
-  private makeJob(exp: Export, input: SourceInput, request: ExportRequest, encoder: FormatEncoder<unknown>, options: unknown): Job {
+  private makeJob(exp: Export, source: BatchSource, name: string, request: ExportRequest, encoder: FormatEncoder<unknown>, options: unknown): Job {
     const controller = new AbortController();
     const forwardAbort = (): void => controller.abort(request.signal?.reason);
     request.signal?.addEventListener('abort', forwardAbort, { once: true });
-    const source = toBatchSource(input);
     const target: FileTarget = request.out ? new DirectoryTarget(request.out, exp.id) : new StreamTarget(request.target as OpenWritable, this.tempDir);
     const progress = new Progress(this.progressInterval);
     progress.on('progress', (snap) => { exp.reportProgress(snap); this.emit('progress', exp, snap); });
-    const name = request.table?.name ?? request.name ?? 'table';
 
     const run = async (): Promise<void> => {
       exp.markRunning();
@@ -221,6 +230,16 @@ function unsplitWarnings(encoder: FormatEncoder<unknown>, request: ExportRequest
   if (encoder.capabilities.splittable) return [];
   const given = (['maxFileSize', 'maxRowsPerFile'] as const).filter((key) => request[key] !== undefined);
   return given.length === 0 ? [] : [`${encoder.format} is always written as one file: ${given.join(' and ')} ignored`];
+}
+
+function checkResume(request: ExportRequest, format: string): void {
+  const { createdAt, progressFloor } = request;
+  if (createdAt !== undefined && !(Number.isSafeInteger(createdAt) && createdAt >= 0)) {
+    throw new ExportError('INVALID_OPTION', `createdAt must be a time in ms since the epoch, got ${String(createdAt)}`, { format });
+  }
+  if (progressFloor !== undefined && !(Number.isFinite(progressFloor) && progressFloor >= 0 && progressFloor <= 100)) {
+    throw new ExportError('INVALID_OPTION', `progressFloor must be a number from 0 to 100, got ${String(progressFloor)}`, { format });
+  }
 }
 
 function checkSizes(request: ExportRequest, format: string): void {

@@ -1,9 +1,15 @@
 import { isArrowRecordBatch } from 'apache-arrow';
 import type { RecordBatch, Schema } from 'apache-arrow';
+import { basename, extname } from 'node:path';
 import { ExportError } from '../errors.js';
 import type { BatchSource, OpenedSource } from './types.js';
 
 export type BatchInput = AsyncIterable<RecordBatch> | Iterable<RecordBatch>;
+
+/** A file's name without its directory and extension: the name a source read from it gives its table. */
+export function nameOfPath(path: string): string {
+  return basename(path, extname(path));
+}
 
 /**
  * Returns a function to call at the start of each open(): a one-shot input may be opened once,

@@ -2,7 +2,7 @@ import { tmpdir } from 'node:os';
 import { RecordBatchReader } from 'apache-arrow';
 import type { AsyncRecordBatchFileReader, AsyncRecordBatchStreamReader, RecordBatch } from 'apache-arrow';
 import { ExportError, toExportError } from '../errors.js';
-import { guardOpen } from './batches.js';
+import { guardOpen, nameOfPath } from './batches.js';
 import { registerIPCDecoders } from './ipc-codecs.js';
 import { openBufferInput, openPathInput } from './ipc-input.js';
 import { openStreamInput } from './ipc-stream-input.js';
@@ -34,6 +34,7 @@ export function fromIPC(input: IPCInput, options: FromIPCOptions = {}): BatchSou
   const claim = guardOpen(reopenable, `the ${label}`);
   return {
     reopenable,
+    ...(typeof input === 'string' ? { name: nameOfPath(input) } : {}),
     async open(): Promise<OpenedSource> {
       claim();
       const bytes = await openInput(input, label, options.tempDir ?? tmpdir());

@@ -7,6 +7,7 @@ import type { RecordBatch, Schema } from 'apache-arrow';
 import { ParquetFile } from 'parquet-wasm/node';
 import type { Table as WasmTable } from 'parquet-wasm/node';
 import { toExportError } from '../errors.js';
+import { nameOfPath } from './batches.js';
 import type { BatchSource, OpenedSource } from './types.js';
 
 /** Rows per batch asked of the reader; parquet-wasm's default (1,024) makes needlessly small batches. */
@@ -26,6 +27,7 @@ interface RowGroupInfo {
 export function fromParquet(path: string): BatchSource {
   return {
     reopenable: true,
+    name: nameOfPath(path),
     async open(): Promise<OpenedSource> {
       let file: ParquetFile;
       let blobSize: number;

@@ -34,6 +34,7 @@ export function fromRows(rows: RowInput, table: Table, options: FromRowsOptions 
   const claim = guardOpen(reopenable, 'the row iterable');
   return {
     reopenable,
+    name: table.name,
     async open(): Promise<OpenedSource> {
       claim();
       const count = Array.isArray(rows) ? rows.length : null;

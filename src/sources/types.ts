@@ -8,6 +8,11 @@ import type { RecordBatch, Schema } from 'apache-arrow';
 export interface BatchSource {
   /** True when open() may be called more than once and yields the same batches each time. */
   readonly reopenable: boolean;
+  /**
+   * The table's name as the source knows it (a file's name without its extension, the name
+   * of fromRows' table): the export's default name when the request gives none.
+   */
+  readonly name?: string;
   open(): Promise<OpenedSource>;
 }
 

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { Exporter, ExportError, exportTable, fromBatches } from '../../src/index.js';
+import { join } from 'node:path';
+import { Exporter, ExportError, exportTable, fromBatches, fromIPC, fromRows } from '../../src/index.js';
 import { idBatches, tempDir } from '../helpers/batches.js';
+import { PROJECT_ROOT } from '../helpers/readers.js';
+
+const SAMPLE = join(PROJECT_ROOT, 'fixtures', 'sample', 'survey.arrow');
 
 const KEYS = ['kind', 'uri', 'id', 'createdAt', 'status', 'errorMessage', 'percentCompleted', 'format', 'size', 'fileCount', 'table'];
 
@@ -91,6 +95,20 @@ describe('Export resource', () => {
     expect(exp.warnings).toContain(`${format} is always written as one file: maxFileSize and maxRowsPerFile ignored`);
     const plain = await exportTable(fromBatches(idBatches([5, 5])), { format, out: await tempDir(), name: 'ids' });
     expect(plain.warnings.filter((w) => w.includes('one file'))).toEqual([]);
+  });
+
+  it('names the export after its source when the request gives no name: fromRows\' table, a file\'s name (issue #10)', async () => {
+    const people = { name: 'people', description: 'who', variables: [{ name: 'id', type: 'integer' as const, label: 'Person id' }] };
+    const rows = await exportTable(fromRows([{ id: 1 }, { id: 2 }], people), { format: 'csv', out: await tempDir() });
+    expect(rows.toJSON().table).toMatchObject({ name: 'people', description: 'who', numRows: 2 });
+    expect(rows.files.map((f) => f.name)).toEqual(['people.csv']);
+    const file = await exportTable(fromIPC(SAMPLE), { format: 'jsonl', out: await tempDir() });
+    expect(file.files.map((f) => f.name)).toEqual(['survey.jsonl']);
+    // The request's name, then its table's, come first; a source without a name gives "table".
+    const named = await exportTable(fromRows([{ id: 1 }], people), { format: 'csv', out: await tempDir(), name: 'staff' });
+    expect(named.files.map((f) => f.name)).toEqual(['staff.csv']);
+    const plain = await exportTable(fromBatches(idBatches([1])), { format: 'csv', out: await tempDir() });
+    expect(plain.files.map((f) => f.name)).toEqual(['table.csv']);
   });
 
   it('uses the given table base and keeps it in toJSON', async () => {
