@@ -48,6 +48,9 @@ export async function sendExportFile(req: IncomingMessage, res: ServerResponse, 
     'Accept-Ranges': 'bytes',
     ETag: etag,
     'Repr-Digest': digest,
+    // The platform's Python client accepts a file already at its target by these two (issue #10).
+    'X-Redivis-Size': String(size),
+    'X-Redivis-Hash': `md5=${Buffer.from(file.md5, 'hex').toString('base64')}`,
     'Cache-Control': 'private, no-transform',
   };
   // If-Range: resume only if the part is still the one the client began with; else send it whole.

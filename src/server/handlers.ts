@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { ExportError } from '../errors.js';
-import type { Export } from '../export/export.js';
+import type { Export, ExportJSON } from '../export/export.js';
 import type { Exporter } from '../export/exporter.js';
 import type { ExportFormat } from '../formats/protocol.js';
 import { availableFormats, resolveFormat, type FormatOptions } from '../formats/registry.js';
@@ -9,6 +9,7 @@ import type { Table } from '../table/types.js';
 import { sendExportFile } from './download.js';
 import { HttpError, readJSONBody, sendJSON } from './http-io.js';
 import type { RequestContext, Route } from './router.js';
+import type { ExportRecord, StoredRequest } from './records.js';
 import type { ExportStore } from './store.js';
 import type { TableCatalog, TableFile, TableInfo } from './tables.js';
 
@@ -19,6 +20,8 @@ export interface App {
   exporter: Exporter;
   /** Options applied to every export of a format (e.g. a fixed avro sync marker). */
   formatOptions: FormatOptions;
+  /** maxFileSize of an export whose request gives none. */
+  maxFileSize: number | undefined;
   createSource: (file: TableFile) => BatchSource;
 }
 
@@ -31,7 +34,7 @@ export function createRoutes(app: App): Route[] {
     { method: 'GET', path: '/tables/:ref', handle: async (ctx) => sendJSON(ctx.res, 200, (await findTable(app, ctx.params.ref)).base) },
     { method: 'GET', path: '/tables/:ref/variables', handle: (ctx) => listVariables(app, ctx) },
     { method: 'POST', path: '/tables/:ref/exports', handle: (ctx) => createExport(app, ctx) },
-    { method: 'GET', path: '/exports/:id', handle: async (ctx) => sendJSON(ctx.res, 200, findExport(app, ctx.params.id)) },
+    { method: 'GET', path: '/exports/:id', handle: async (ctx) => sendJSON(ctx.res, 200, viewExport(app, ctx.params.id)) },
     { method: 'POST', path: '/exports/:id/cancel', handle: (ctx) => cancelExport(app, ctx) },
     { method: 'GET', path: '/exports/:id/download', handle: (ctx) => sendExportFile(ctx.req, ctx.res, findExport(app, ctx.params.id), ctx.query.get('filePart')) },
   ];
@@ -41,7 +44,7 @@ async function findTable(app: App, ref: string): Promise<TableInfo> {
   const matches = await app.catalog.resolve(ref);
   if (matches.length === 0) throw new HttpError(404, `no table "${ref}" in the tables directory`);
   if (matches.length > 1) {
-    const which = matches.map((m) => `${m.fileName} (id ${m.id})`).join(', ');
+    const which = matches.map((m) => `${m.qualifiedReference} (${m.fileName}, id ${m.id})`).join(', ');
     throw new HttpError(409, `"${ref}" names several tables: ${which}; use a table id`);
   }
   try {
@@ -110,27 +113,81 @@ async function createExport(app: App, ctx: RequestContext): Promise<void> {
   const value = await readJSONBody(ctx.req);
   const info = await findTable(app, ctx.params.ref);
   const body = parseExportBody(value);
-  const format = checkFormat(body.format);
+  checkFormat(body.format);
   requireDefinition(info);
-  const id = randomUUID();
   let exp: Export;
   try {
-    exp = app.exporter.create(app.createSource(info.file), {
-      ...app.formatOptions, format, id, out: app.store.dirOf(id), name: info.file.name, tableBase: info.base, maxFileSize: body.maxFileSize,
+    exp = startExport(app, info, { table: info.file.relativePath, format: body.format, maxFileSize: body.maxFileSize ?? app.maxFileSize ?? null }, {
+      id: randomUUID(), createdAt: Date.now(), progressFloor: 0,
     });
   } catch (err) {
     if (err instanceof ExportError) throw new HttpError(400, err.message);
     throw err;
   }
-  app.store.track(exp, { table: info.file.fileName, format: body.format, maxFileSize: body.maxFileSize ?? null });
-  // The resource as created: queued (issue #6; the Exporter starts it on a later microtask).
-  sendJSON(ctx.res, 200, exp.toJSON());
+  // The resource as created: queued (issue #6; the Exporter starts it on a later microtask),
+  // answered once its record is on disk, so an export a client was told of survives a crash.
+  const created = exp.toJSON();
+  await app.store.written(exp.id);
+  sendJSON(ctx.res, 200, created);
+}
+
+/**
+ * Creates an export of the table and keeps its record: a new one, or (same id, creation time
+ * and progress so far) one that a crash or a stop cut short. Options that would make two runs
+ * of one export differ are fixed by the export itself: the avro sync marker by its id, the dta
+ * and sav time stamps by its creation time. A run after a restart then writes the same bytes
+ * an uninterrupted one would have; the server's formatOptions still take precedence.
+ */
+export function startExport(app: App, info: TableInfo, request: StoredRequest, run: { id: string; createdAt: number; progressFloor: number }): Export {
+  const format = resolveFormat(request.format.toLowerCase());
+  const stamp = new Date(run.createdAt);
+  const fixed: FormatOptions = {
+    avro: { syncMarker: createHash('md5').update(run.id).digest('hex') },
+    dta: { timestamp: stamp },
+    sav: { now: stamp },
+  };
+  const options: FormatOptions = {};
+  for (const key of Object.keys(fixed) as (keyof FormatOptions)[]) Object.assign(options, { [key]: { ...fixed[key], ...app.formatOptions[key] } });
+  const exp = app.exporter.create(app.createSource(info.file), {
+    ...app.formatOptions, ...options, format, ...run, out: app.store.dirOf(run.id), name: info.file.name, tableBase: info.base,
+    maxFileSize: request.maxFileSize ?? undefined,
+  });
+  app.store.track(exp, request);
+  return exp;
+}
+
+/**
+ * Runs again, oldest first, the exports a crash or a stop left queued or running (their
+ * partial files are gone already, see ExportStore.restore); one whose table is no longer
+ * there, or no longer exportable, is failed saying so.
+ */
+export async function resumeExports(app: App, records: readonly ExportRecord[]): Promise<void> {
+  for (const record of records) {
+    const file = await app.catalog.find(record.request.table);
+    const info = file ? await app.catalog.describe(file).catch(() => null) : null;
+    if (!info?.table) {
+      await app.store.failUnfinished(record, `its table ${record.request.table} is ${file ? 'no longer readable' : 'no longer in the tables directory'}`);
+      continue;
+    }
+    const { id, createdAt, percentCompleted } = record.export;
+    try {
+      startExport(app, info, record.request, { id, createdAt, progressFloor: percentCompleted });
+    } catch (err) {
+      await app.store.failUnfinished(record, `it cannot run again: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
 }
 
 function findExport(app: App, id: string): Export {
   const exp = app.store.get(id);
   if (!exp) throw new HttpError(404, `no export "${id}"`);
   return exp;
+}
+
+function viewExport(app: App, id: string): ExportJSON {
+  const json = app.store.view(id);
+  if (!json) throw new HttpError(404, `no export "${id}"`);
+  return json;
 }
 
 /** Cancelling a cancelled export is a no-op; a completed or failed one cannot be cancelled (409). */
@@ -149,5 +206,5 @@ async function cancelExport(app: App, ctx: RequestContext): Promise<void> {
     // Answer once the record says so too, so a client (or a restart) never sees it half-written.
     if (exp.finished) await app.store.written(exp.id);
   }
-  sendJSON(ctx.res, 200, exp);
+  sendJSON(ctx.res, 200, viewExport(app, exp.id));
 }

@@ -24,8 +24,14 @@ export function sendJSON(res: ServerResponse, status: number, body: unknown, hea
   res.end(text); // node drops the body of a HEAD response by itself
 }
 
+/**
+ * `{"error": {"status", "message"}}`, plus the status and message at the top level
+ * (`status`, `error_description`), where the platform's Python client reads them: it takes the
+ * status from the body, not the status line, to raise NotFoundError for a 404.
+ */
 export function sendError(res: ServerResponse, error: HttpError): void {
-  sendJSON(res, error.status, { error: { status: error.status, message: error.message } }, error.headers);
+  const body = { error: { status: error.status, message: error.message }, status: error.status, error_description: error.message };
+  sendJSON(res, error.status, body, error.headers);
 }
 
 /**

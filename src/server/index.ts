@@ -5,11 +5,11 @@ import type { AddressInfo } from 'node:net';
 import { Exporter } from '../export/exporter.js';
 import type { FormatOptions } from '../formats/registry.js';
 import type { BatchSource } from '../sources/types.js';
-import { createRoutes, type App } from './handlers.js';
+import { createRoutes, resumeExports, type App } from './handlers.js';
 import { checkToken, HttpError, sendError } from './http-io.js';
 import { API_BASE, matchRoute, type Route } from './router.js';
 import { ExportStore, type RestoreSummary } from './store.js';
-import { openTableSource, TableCatalog, type TableFile } from './tables.js';
+import { DEFAULT_DATASET, DEFAULT_OWNER, openTableSource, TableCatalog, type TableFile } from './tables.js';
 
 export { RESTART_MESSAGE } from './store.js';
 export type { RestoreSummary } from './store.js';
@@ -26,6 +26,15 @@ export interface ServerOptions {
   token?: string | null;
   /** Options applied to every export of a format, e.g. `{ avro: { codec: 'snappy' } }`. */
   formatOptions?: FormatOptions;
+  /** maxFileSize (bytes) of an export whose request gives none; default none (the formats' own defaults). */
+  maxFileSize?: number;
+  /**
+   * Owner and dataset of the flat table files directly in `tables` (default `local` and
+   * `default`): `survey.arrow` there is `local.default.survey`. Files in `tables/<owner>/<dataset>/`
+   * belong to that owner and dataset.
+   */
+  defaultOwner?: string;
+  defaultDataset?: string;
   /** The source an export reads a table from (default: the file itself); tests slow it down. */
   createSource?: (file: TableFile) => BatchSource;
   /** Where the server reports what it did (restored exports, failures); silent by default. */
@@ -45,7 +54,7 @@ export interface ExportServer {
   /**
    * Stops listening, drops open connections and stops every queued or running export. Their
    * records are left as they were, as a crash would leave them, so the next server on the same
-   * data directory marks them failed with RESTART_MESSAGE.
+   * data directory runs them again.
    */
   close(): Promise<void>;
   /** What the last listen() found under `data`. */
@@ -58,13 +67,21 @@ export function createServer(options: ServerOptions): ExportServer {
   const token = options.token ?? null;
   // RFC 6750 b64token: what can follow "Bearer " in a header.
   if (token !== null && !/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) throw new Error('the token must be a non-empty bearer token: letters, digits and -._~+/ (then = padding)');
+  const defaultOwner = options.defaultOwner ?? DEFAULT_OWNER;
+  const defaultDataset = options.defaultDataset ?? DEFAULT_DATASET;
+  for (const [what, name] of [['defaultOwner', defaultOwner], ['defaultDataset', defaultDataset]]) {
+    if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`${what} must be a name of letters, digits and _ (it is one part of a table reference), got "${name}"`);
+  }
+  const maxFileSize = options.maxFileSize;
+  if (maxFileSize !== undefined && !(Number.isSafeInteger(maxFileSize) && maxFileSize > 0)) throw new Error(`maxFileSize must be a positive integer number of bytes, got ${String(maxFileSize)}`);
   const exporter = new Exporter({ concurrency: options.concurrency ?? 2 });
   const store = new ExportStore(options.data, log);
   const app: App = {
-    catalog: new TableCatalog(options.tables),
+    catalog: new TableCatalog(options.tables, { defaultOwner, defaultDataset }),
     store,
     exporter,
     formatOptions: options.formatOptions ?? {},
+    maxFileSize,
     createSource: options.createSource ?? openTableSource,
   };
   const routes = createRoutes(app);
@@ -78,7 +95,11 @@ export function createServer(options: ServerOptions): ExportServer {
       if (!(await stat(options.tables).then((s) => s.isDirectory(), () => false))) {
         throw new Error(`the tables directory ${options.tables} does not exist`);
       }
-      restored ??= await store.restore();
+      if (!restored) {
+        const found = await store.restore();
+        await resumeExports(app, found.unfinished);
+        restored = found.summary;
+      }
       http.listen(port, host);
       await once(http, 'listening');
       const address = http.address() as AddressInfo;

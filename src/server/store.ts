@@ -1,10 +1,13 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Export } from '../export/export.js';
+import type { Export, ExportJSON } from '../export/export.js';
 import { parseRecord, buildRecord, restoreExport, RECORD_FILE, writeRecord, type ExportRecord, type StoredRequest } from './records.js';
 
-/** What a restarted server says of an export it was running or about to run. */
+/** What a restarted server says of an unfinished export it cannot run again (its table is gone). */
 export const RESTART_MESSAGE = 'the server restarted before the export finished';
+
+/** Least time between two record writes for progress alone (status changes are written at once). */
+const PROGRESS_WRITE_MS = 250;
 
 /** Export ids are UUIDs (randomUUID); only such directories under the data directory are exports. */
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -17,22 +20,31 @@ interface Entry {
   dirty: boolean;
   /** The write loop, while one runs. */
   writing: Promise<void> | null;
+  /** The resource as its record on disk has it: what clients are shown (null until the first write). */
+  saved: ExportJSON | null;
+  /** When the last write began (ms), and the timer of a progress write put off until PROGRESS_WRITE_MS after it. */
+  lastWrite: number;
+  progressTimer: NodeJS.Timeout | null;
 }
 
 export interface RestoreSummary {
   /** Exports restored in the state their record gives. */
   restored: number;
-  /** Exports that were queued or running: now failed, their partial files removed. */
-  interrupted: number;
+  /** Exports that were queued or running: run again from the start (same id), their partial files removed. */
+  resumed: number;
   /** Directories whose record could not be read, with the reason; left untouched. */
   skipped: string[];
 }
 
+
+
 /**
  * Every export the server knows, live or restored, and their records on disk: one directory
  * per export under the data directory holding its files and `.export.json`. Each status
- * change is written (atomically, see writeRecord); progress is not, since after a restart an
- * unfinished export is failed whatever its progress was.
+ * change is written at once (atomically, see writeRecord), progress at most every
+ * PROGRESS_WRITE_MS. Clients are shown an export as its record holds it, not the newer state
+ * in memory: a crash then never takes back what a poller has seen, since the run that follows
+ * the restart starts from the recorded progress (Exporter's progressFloor).
  */
 export class ExportStore {
   private readonly entries = new Map<string, Entry>();
@@ -44,6 +56,17 @@ export class ExportStore {
     return this.entries.get(id)?.exp;
   }
 
+  /**
+   * The Export resource as served: as its record on disk has it, so a client never sees a
+   * state a crash could take back (a completion whose record is not written yet, progress the
+   * run after a restart would start below).
+   */
+  view(id: string): ExportJSON | undefined {
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    return entry.saved ?? entry.exp.toJSON();
+  }
+
   /** Where an export's files and record go. Only ever called with ids this server made. */
   dirOf(id: string): string {
     if (!ID.test(id)) throw new Error(`not an export id: ${id}`);
@@ -52,21 +75,27 @@ export class ExportStore {
 
   /** Keeps a new export and writes its record now and on every status change. */
   track(exp: Export, request: StoredRequest): void {
-    const entry: Entry = { exp, dir: this.dirOf(exp.id), request, dirty: false, writing: null };
+    const entry = newEntry(exp, this.dirOf(exp.id), request);
     this.entries.set(exp.id, entry);
-    exp.on('status', () => { void this.persist(entry); });
+    exp.on('status', () => {
+      this.clearProgressTimer(entry);
+      void this.persist(entry);
+    });
+    exp.on('progress', () => { this.persistProgress(entry); });
     void this.persist(entry);
   }
 
   /**
    * Reads every record under the data directory. Completed, failed and cancelled exports are
-   * served again as they were (a completed one whose files are gone or changed becomes failed);
-   * queued and running ones were cut short by the restart: they become failed with
-   * RESTART_MESSAGE and every file beside their record is removed.
+   * served again as they were (a completed one whose files are gone or changed becomes failed).
+   * Queued and running ones were cut short by a crash or a stop: every file beside their
+   * record is removed and they are returned, oldest first, for the caller to run again (their
+   * records stay as they are until then, so a crash during this start finds them again).
    */
-  async restore(): Promise<RestoreSummary> {
+  async restore(): Promise<{ summary: RestoreSummary; unfinished: ExportRecord[] }> {
     await mkdir(this.dataDir, { recursive: true });
-    const summary: RestoreSummary = { restored: 0, interrupted: 0, skipped: [] };
+    const summary: RestoreSummary = { restored: 0, resumed: 0, skipped: [] };
+    const unfinished: ExportRecord[] = [];
     const dirs = (await readdir(this.dataDir, { withFileTypes: true })).filter((d) => d.isDirectory() && ID.test(d.name));
     for (const { name: id } of dirs) {
       const dir = join(this.dataDir, id);
@@ -85,28 +114,38 @@ export class ExportStore {
         summary.skipped.push(`${id}: ${err instanceof Error ? err.message : String(err)}`);
         continue;
       }
-      const lost = record.export.status === 'completed' && !(await hasAllFiles(record, dir));
-      const exp = restoreExport(lost ? markLost(record) : record, dir);
-      const entry: Entry = { exp, dir, request: record.request, dirty: false, writing: null };
-      this.entries.set(id, entry);
-      const interrupted = !exp.finished;
-      if (interrupted) {
-        // Files first: should this start crash too, the next one finds the record unchanged and does it again.
+      if (record.export.status === 'queued' || record.export.status === 'running') {
         await removeAllBut(dir, RECORD_FILE);
-        exp.markFailed(RESTART_MESSAGE, 'INTERNAL');
-        summary.interrupted += 1;
-      } else {
-        summary.restored += 1;
+        unfinished.push(record);
+        summary.resumed += 1;
+        continue;
       }
-      if (interrupted || lost) await this.persist(entry);
+      const lost = record.export.status === 'completed' && !(await hasAllFiles(record, dir));
+      const entry = newEntry(restoreExport(lost ? markLost(record) : record, dir), dir, record.request, !lost);
+      this.entries.set(id, entry);
+      summary.restored += 1;
+      if (lost) await this.persist(entry);
     }
     for (const line of summary.skipped) this.log(`skipped export directory ${line}`);
-    return summary;
+    unfinished.sort((a, b) => a.export.createdAt - b.export.createdAt);
+    return { summary, unfinished };
+  }
+
+  /** An unfinished export that cannot run again (its table is gone): failed, saying why. */
+  async failUnfinished(record: ExportRecord, reason: string): Promise<void> {
+    const dir = this.dirOf(record.export.id);
+    const exp = restoreExport(record, dir);
+    exp.resumeFrom(record.export.percentCompleted);
+    exp.markFailed(`${RESTART_MESSAGE}, and ${reason}`, 'SOURCE_FAILED');
+    const entry = newEntry(exp, dir, record.request);
+    this.entries.set(exp.id, entry);
+    await this.persist(entry);
   }
 
   /** Stops writing records (a closing server leaves them as a crash would) and waits for writes under way. */
   async freeze(): Promise<void> {
     this.frozen = true;
+    for (const entry of this.entries.values()) this.clearProgressTimer(entry);
     await Promise.all([...this.entries.values()].map((e) => e.writing));
   }
 
@@ -127,16 +166,43 @@ export class ExportStore {
     return entry.writing;
   }
 
+  /** Progress alone is written at most every PROGRESS_WRITE_MS: at once if the last write is older, else when it will be. */
+  private persistProgress(entry: Entry): void {
+    if (entry.progressTimer || entry.exp.finished) return;
+    const wait = entry.lastWrite + PROGRESS_WRITE_MS - Date.now();
+    if (wait <= 0) {
+      void this.persist(entry);
+      return;
+    }
+    entry.progressTimer = setTimeout(() => {
+      entry.progressTimer = null;
+      if (!entry.exp.finished) void this.persist(entry);
+    }, wait);
+  }
+
+  private clearProgressTimer(entry: Entry): void {
+    if (entry.progressTimer) clearTimeout(entry.progressTimer);
+    entry.progressTimer = null;
+  }
+
   private async flush(entry: Entry): Promise<void> {
     while (entry.dirty && !this.frozen) {
       entry.dirty = false;
+      entry.lastWrite = Date.now();
+      const record = buildRecord(entry.exp, entry.request);
       try {
-        await writeRecord(entry.dir, buildRecord(entry.exp, entry.request));
+        await writeRecord(entry.dir, record);
+        entry.saved = record.export;
       } catch (err) {
         this.log(`cannot write the record of export ${entry.exp.id}: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
   }
+}
+
+/** `onDisk`: the export is restored from its record, which holds it as it is. */
+function newEntry(exp: Export, dir: string, request: StoredRequest, onDisk = false): Entry {
+  return { exp, dir, request, dirty: false, writing: null, saved: onDisk ? exp.toJSON() : null, lastWrite: 0, progressTimer: null };
 }
 
 /** Temporaries of a record write cut short by a crash (the record itself is whole, see writeRecord). */

@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import type { Schema } from 'apache-arrow';
 import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
@@ -7,19 +8,27 @@ import type { BatchSource } from '../sources/types.js';
 import { META, tableFromSchema } from '../table/arrow-types.js';
 import type { Table, TableBase } from '../table/types.js';
 import { countIPCRows } from './ipc-rows.js';
+import { normalizeName, parseReference, type TableReference } from './references.js';
 
 /** Arrow IPC (file or stream) and Parquet, the inputs the library reads from a path. */
 const KINDS: Readonly<Record<string, TableFile['kind']>> = {
   '.arrow': 'ipc', '.arrows': 'ipc', '.feather': 'ipc', '.parquet': 'parquet',
 };
 
-/** One table: a file directly in the tables directory. */
+/** One table: `<tables>/<owner>/<dataset>/<table>.<ext>`, or a flat `<tables>/<table>.<ext>` of the default dataset. */
 export interface TableFile {
-  /** The file name without its extension, as written (refs match it case-insensitively). */
+  /** The file name without its extension, as written (refs match it normalized, see references.ts). */
   name: string;
+  /** Owner and dataset names as written (the directories', or the server's defaults for a flat file). */
+  owner: string;
+  dataset: string;
+  /** `owner.dataset.table`, names as written. */
+  qualifiedReference: string;
   /** Stable across restarts and distinct per file, so `/tables/<id>` always names one file. */
   id: string;
   fileName: string;
+  /** The file's path below the tables directory, `/`-separated: what an export's record keeps. */
+  relativePath: string;
   path: string;
   kind: 'ipc' | 'parquet';
 }
@@ -34,47 +43,79 @@ export interface TableInfo {
   problem: string | null;
 }
 
+export interface CatalogOptions {
+  /** Owner and dataset of the flat files directly in the tables directory. */
+  defaultOwner: string;
+  defaultDataset: string;
+}
+
+export const DEFAULT_OWNER = 'local';
+export const DEFAULT_DATASET = 'default';
+
 interface Cached {
   key: string;
   info: TableInfo;
 }
 
+/** Which owners and datasets a listing looks into (normalized names; null: all). */
+interface Scope {
+  owner: string | null;
+  dataset: string | null;
+}
+
 /**
- * The tables of one directory. Every lookup lists the directory and compares names, so a ref
- * is never joined into a path: whatever a client sends ("../etc/passwd", an absolute path),
- * it can only ever name a regular file listed directly in the directory. Symbolic links are
- * not listed, since they could point anywhere. Descriptions are cached per file size and mtime.
+ * The tables of one directory, two levels deep. Every lookup lists directories and compares
+ * names, so a ref is never joined into a path: whatever a client sends ("../etc/passwd", an
+ * absolute path), it can only ever name a regular file listed in the tree. Symbolic links
+ * (to files or directories) and hidden entries are not listed, since they could point
+ * anywhere. Descriptions are cached per file size and mtime.
  */
 export class TableCatalog {
   private readonly cache = new Map<string, Cached>();
+  private readonly defaults: { owner: string; dataset: string };
 
-  constructor(readonly dir: string) {}
-
-  async list(): Promise<TableFile[]> {
-    const entries = await readdir(this.dir, { withFileTypes: true });
-    const files: TableFile[] = [];
-    for (const entry of entries) {
-      const ext = extname(entry.name).toLowerCase();
-      const kind = KINDS[ext];
-      if (!entry.isFile() || kind === undefined || entry.name.startsWith('.')) continue;
-      files.push({
-        name: entry.name.slice(0, entry.name.length - ext.length),
-        id: hashTableId(entry.name),
-        fileName: entry.name,
-        path: join(this.dir, entry.name),
-        kind,
-      });
-    }
-    return files.sort((a, b) => (a.fileName < b.fileName ? -1 : a.fileName > b.fileName ? 1 : 0));
+  constructor(readonly dir: string, options: CatalogOptions = { defaultOwner: DEFAULT_OWNER, defaultDataset: DEFAULT_DATASET }) {
+    this.defaults = { owner: options.defaultOwner, dataset: options.defaultDataset };
   }
 
-  /** Every table a ref names: by id, else by name ignoring case. More than one means the ref is ambiguous. */
+  /** Every table in scope, sorted by relative path. */
+  async list(scope: Scope = { owner: null, dataset: null }): Promise<TableFile[]> {
+    const files: TableFile[] = [];
+    const top = await readdir(this.dir, { withFileTypes: true });
+    if (inScope(scope, this.defaults.owner, this.defaults.dataset)) {
+      files.push(...tableFiles(this.dir, top, this.defaults.owner, this.defaults.dataset, ''));
+    }
+    for (const owner of visibleDirs(top)) {
+      if (scope.owner !== null && normalizeName(owner) !== scope.owner) continue;
+      const ownerDir = join(this.dir, owner);
+      for (const dataset of visibleDirs(await readdirOrEmpty(ownerDir))) {
+        if (scope.dataset !== null && normalizeName(dataset) !== scope.dataset) continue;
+        const datasetDir = join(ownerDir, dataset);
+        files.push(...tableFiles(datasetDir, await readdirOrEmpty(datasetDir), owner, dataset, `${owner}/${dataset}/`));
+      }
+    }
+    return files.sort((a, b) => (a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0));
+  }
+
+  /**
+   * Every table a ref names; more than one means the ref is ambiguous. A ref of one part is a
+   * table id (any dataset) or a name in the default dataset; of two parts, `dataset.table` of
+   * the default owner; of three, `owner.dataset.table`. A `:<referenceId>` on the table picks
+   * among tables of the same name, or names the table alone when no name matches.
+   */
   async resolve(ref: string): Promise<TableFile[]> {
-    const files = await this.list();
-    const byId = files.filter((f) => f.id === ref);
-    if (byId.length > 0) return byId;
-    const wanted = ref.toLowerCase();
-    return files.filter((f) => f.name.toLowerCase() === wanted);
+    const parsed = parseReference(ref);
+    if (!parsed) return [];
+    if (parsed.owner === null && parsed.dataset === null && parsed.tableReferenceId === null) {
+      const byId = (await this.list()).filter((f) => f.id === ref);
+      if (byId.length > 0) return byId;
+    }
+    return pickTables(await this.list(this.scopeOf(parsed)), parsed);
+  }
+
+  /** The table an export's record names by its relative path, if it is still there. */
+  async find(relativePath: string): Promise<TableFile | null> {
+    return (await this.list()).find((f) => f.relativePath === relativePath) ?? null;
   }
 
   async describe(file: TableFile): Promise<TableInfo> {
@@ -93,10 +134,11 @@ export class TableCatalog {
     const description = schema.metadata.get(META.description);
     const base: TableBase = {
       kind: 'table',
-      uri: `/tables/${file.id}`,
+      // A path the platform's clients can call as it is (they percent-encode the same way).
+      uri: `/tables/${encodeURIComponent(file.qualifiedReference)}`,
       id: file.id,
       name: file.name,
-      qualifiedReference: file.name,
+      qualifiedReference: file.qualifiedReference,
       scopedReference: file.name,
       referenceId: file.id,
       numRows,
@@ -111,6 +153,63 @@ export class TableCatalog {
     this.cache.set(file.path, { key, info });
     return info;
   }
+
+  /** One part names a table of the default dataset; two, a dataset of the default owner. */
+  private scopeOf(ref: TableReference): Scope {
+    return {
+      owner: ref.owner ?? normalizeName(this.defaults.owner),
+      dataset: ref.dataset ?? normalizeName(this.defaults.dataset),
+    };
+  }
+}
+
+/** The tables named by `ref` among those of its scope (see TableCatalog.resolve). */
+function pickTables(files: TableFile[], ref: TableReference): TableFile[] {
+  const named = files.filter((f) => normalizeName(f.name) === ref.table);
+  const rid = ref.tableReferenceId;
+  if (rid === null) return named;
+  const byReferenceId = (named.length > 0 ? named : files).filter((f) => f.id === rid);
+  return byReferenceId.length > 0 ? byReferenceId : named;
+}
+
+function inScope(scope: Scope, owner: string, dataset: string): boolean {
+  return (scope.owner === null || scope.owner === normalizeName(owner)) && (scope.dataset === null || scope.dataset === normalizeName(dataset));
+}
+
+function visibleDirs(entries: readonly Dirent[]): string[] {
+  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
+}
+
+async function readdirOrEmpty(dir: string): Promise<Dirent[]> {
+  return readdir(dir, { withFileTypes: true }).catch(() => []);
+}
+
+/** The table files among a directory's entries: regular files (never links) of a known kind, not hidden. */
+function tableFiles(dir: string, entries: readonly Dirent[], owner: string, dataset: string, prefix: string): TableFile[] {
+  const files: TableFile[] = [];
+  for (const entry of entries) {
+    const ext = extname(entry.name).toLowerCase();
+    const kind = KINDS[ext];
+    if (!entry.isFile() || kind === undefined || entry.name.startsWith('.')) continue;
+    const name = entry.name.slice(0, entry.name.length - ext.length);
+    const relativePath = `${prefix}${entry.name}`;
+    files.push({
+      name, owner, dataset,
+      qualifiedReference: [owner, dataset, name].map(asReferencePart).join('.'),
+      // A flat file's id is the hash of its file name, as before nested datasets existed.
+      id: hashTableId(relativePath),
+      fileName: entry.name,
+      relativePath,
+      path: join(dir, entry.name),
+      kind,
+    });
+  }
+  return files;
+}
+
+/** A name as one part of a reference: `.` and `:` would read as separators, so they are written `_` (which matches them). */
+function asReferencePart(name: string): string {
+  return name.replace(/[.:]/g, '_');
 }
 
 /** A fresh source over the table's file, for one export. */
@@ -118,8 +217,8 @@ export function openTableSource(file: TableFile): BatchSource {
   return file.kind === 'parquet' ? fromParquet(file.path) : fromIPC(file.path);
 }
 
-function hashTableId(fileName: string): string {
-  return createHash('sha256').update(fileName, 'utf8').digest('hex').slice(0, 16);
+function hashTableId(relativePath: string): string {
+  return createHash('sha256').update(relativePath, 'utf8').digest('hex').slice(0, 16);
 }
 
 /** Schema and row count, from the file's footer or, for an IPC stream, its message headers. */

@@ -44,12 +44,14 @@ describe('server: the whole flow', () => {
   it('describes a table and its variables', async () => {
     const table = await call(h.url, 'GET', '/tables/Survey');
     expect(table.status).toBe(200);
-    expect(table.json).toMatchObject({ kind: 'table', name: 'survey', qualifiedReference: 'survey', numRows: 1000, variableCount: 11 });
+    // A flat file of --tables belongs to the default owner and dataset (issue #10).
+    expect(table.json).toMatchObject({ kind: 'table', name: 'survey', qualifiedReference: 'local.default.survey', numRows: 1000, variableCount: 11 });
     const base = table.json as { id: string; uri: string; numBytes: number; createdAt: number; updatedAt: number };
-    expect(base.uri).toBe(`/tables/${base.id}`);
+    expect(base.uri).toBe('/tables/local.default.survey');
     expect(Number.isInteger(base.createdAt) && Number.isInteger(base.updatedAt) && base.numBytes > 0).toBe(true);
-    // The uri names the table too.
+    // The uri and the id name the table too.
     expect((await call(h.url, 'GET', base.uri)).json).toEqual(table.json);
+    expect((await call(h.url, 'GET', `/tables/${base.id}`)).json).toEqual(table.json);
     const variables = await call(h.url, 'GET', '/tables/survey/variables');
     expect(variables.status).toBe(200);
     const results = (variables.json as { results: { name: string; type: string; label: string | null }[] }).results;

@@ -1,16 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RESTART_MESSAGE, type ExportJSON } from '../../src/index.js';
+import { exportTable, fromIPC, RESTART_MESSAGE, type ExportJSON } from '../../src/index.js';
 import { tempDir } from '../helpers/batches.js';
-import { PROJECT_ROOT } from '../helpers/readers.js';
+import { startCli, stop } from './serve-process.js';
 import {
-  call, createExport, download, getExport, isFinished, md5Digest, pollExport, startServer, waitFor, writeSurvey, type Harness,
+  call, createExport, download, FIXED_OPTIONS, getExport, isFinished, md5Digest, pollExport, startServer, waitFor, writeSurvey, type Harness,
 } from './helpers.js';
 
-const CLI = join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
 
 async function readRecord(data: string, id: string): Promise<{ export: ExportJSON }> {
   return JSON.parse(await readFile(join(data, id, '.export.json'), 'utf8')) as { export: ExportJSON };
@@ -20,7 +17,7 @@ describe('server: state across a restart', () => {
   const open: Harness[] = [];
   afterAll(async () => { await Promise.all(open.map((h) => h.server.close())); });
 
-  it('fails an export cut short by the restart, removes its partial files, and still serves a completed one', async () => {
+  it('runs an export cut short by a restart again (same id, progress never lower, the files of an uninterrupted run), and still serves a completed one', async () => {
     const first = await startServer();
     open.push(first);
     const done = await pollExport(first.url, (await createExport(first.url, 'survey', { format: 'csv', maxFileSize: 40_000 })).id, isFinished);
@@ -29,28 +26,37 @@ describe('server: state across a restart', () => {
 
     const cut = await createExport(first.url, 'slow', { format: 'csv' });
     const cutDir = join(first.data, cut.id);
-    await pollExport(first.url, cut.id, (e) => e.status === 'running');
+    await pollExport(first.url, cut.id, (e) => e.status === 'running' && e.percentCompleted > 0);
     await waitFor('the partial file', async () => (await readdir(cutDir).catch(() => [])).some((n) => n.endsWith('.partial')));
     // What a crash at this instant leaves on disk: the record says running, a partial file beside it.
     const crashed = join(first.root, 'crashed');
     await cp(first.data, crashed, { recursive: true });
     expect((await readdir(join(crashed, cut.id))).some((n) => n.endsWith('.partial'))).toBe(true);
-    expect((await readRecord(crashed, cut.id)).export.status).toBe('running');
+    const recorded = (await readRecord(crashed, cut.id)).export;
+    expect(recorded.status).toBe('running');
+    // A poller is shown what the record holds, never more: a crash cannot take back what it saw.
+    const shown = await getExport(first.url, cut.id);
+    expect(shown.percentCompleted).toBeGreaterThan(0);
 
     await first.server.close();
-    // A closing server leaves records as a crash would, so the next start settles them.
+    // A closing server leaves records as a crash would, so the next start runs them again.
     expect((await readRecord(first.data, cut.id)).export.status).toBe('running');
+    const floor = Math.max(shown.percentCompleted, (await readRecord(first.data, cut.id)).export.percentCompleted);
 
+    const expected = await exportTable(fromIPC(join(first.tables, 'slow.arrow')), { ...FIXED_OPTIONS, format: 'csv', out: await tempDir(), name: 'slow' });
     for (const data of [first.data, crashed]) {
       const next = await startServer({}, { root: first.root, tables: first.tables, data });
       open.push(next);
-      expect(next.server.restored).toMatchObject({ interrupted: 1, restored: 1 });
-      const failed = await getExport(next.url, cut.id);
-      expect(failed).toMatchObject({ status: 'failed', errorMessage: RESTART_MESSAGE, size: null, fileCount: null });
-      expect(typeof failed.percentCompleted).toBe('number');
-      expect(await readdir(join(data, cut.id))).toEqual(['.export.json']);
-      expect((await readRecord(data, cut.id)).export).toMatchObject({ status: 'failed', errorMessage: RESTART_MESSAGE });
-      expect((await download(next.url, cut.id, 0)).status).toBe(409);
+      expect(next.server.restored).toMatchObject({ resumed: 1, restored: 1 });
+      const seen: number[] = [];
+      const again = await pollExport(next.url, cut.id, (e) => { seen.push(e.percentCompleted); return isFinished(e); });
+      expect(again).toMatchObject({ status: 'completed', id: cut.id, createdAt: cut.createdAt, fileCount: 1, size: expected.size });
+      const start = data === crashed ? recorded.percentCompleted : floor;
+      expect(seen[0]).toBeGreaterThanOrEqual(start);
+      for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]);
+      expect(await readdir(join(data, cut.id))).toEqual(['.export.json', 'slow.csv']);
+      const file = await download(next.url, cut.id, 0);
+      expect(file.bytes.equals(await readFile(expected.files[0].path ?? ''))).toBe(true);
 
       expect(await getExport(next.url, done.id)).toEqual(done);
       for (const [i, part] of before.entries()) {
@@ -61,6 +67,22 @@ describe('server: state across a restart', () => {
       }
       await next.server.close();
     }
+  });
+
+  it('fails an unfinished export whose table is gone by the restart, saying so', async () => {
+    const first = await startServer();
+    open.push(first);
+    const cut = await createExport(first.url, 'slow', { format: 'jsonl' });
+    // A closing server leaves the record as a crash would: queued or running.
+    await first.server.close();
+    await rm(join(first.tables, 'slow.arrow'));
+    const next = await startServer({}, first);
+    open.push(next);
+    expect(next.server.restored).toMatchObject({ resumed: 1 });
+    const failed = await getExport(next.url, cut.id);
+    expect(failed).toMatchObject({ status: 'failed', size: null, fileCount: null });
+    expect(failed.errorMessage).toBe(`${RESTART_MESSAGE}, and its table slow.arrow is no longer in the tables directory`);
+    expect(await readdir(join(first.data, cut.id))).toEqual(['.export.json']);
   });
 
   it('fails a completed export whose files were deleted, and skips unreadable records', async () => {
@@ -80,34 +102,8 @@ describe('server: state across a restart', () => {
   });
 });
 
-/** Starts `tabular-export serve` and resolves with the API URL it prints. */
-function startCli(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`serve did not start: ${err}`)); }, 20_000);
-    child.stderr?.on('data', (d: Buffer) => { err += d; });
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d;
-      const match = /listening on (\S+)/.exec(out);
-      if (match) { clearTimeout(timer); resolve({ child, url: match[1] }); }
-    });
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`serve exited with ${code}: ${err}`)); });
-  });
-}
-
-function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
-  return new Promise((resolve) => {
-    child.removeAllListeners('exit');
-    child.once('exit', (code) => resolve(code));
-    child.kill(signal);
-  });
-}
-
 describe('tabular-export serve', () => {
   it('serves on a free port with a token from the environment, stops on SIGTERM, and serves its exports again after a restart', async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" (npm test does)`);
     const root = await tempDir('te-serve-cli-');
     const tables = join(root, 'tables');
     await mkdir(tables);
