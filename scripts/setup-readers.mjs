@@ -12,9 +12,11 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const venv = join(root, '.venv');
-const venvPython = join(venv, 'bin', 'python');
 const requirements = join(root, 'test', 'readers', 'requirements.txt');
-const stampFile = join(venv, '.readers-stamp');
+// The platform's Python client, pinned beside the project (../shared), used only as a test oracle
+// of `serve`; its own venv, from the requirements file beside it (their pins differ from ours).
+const clientDir = process.env.REDIVIS_CLIENT_DIR ?? join(root, '..', 'shared', 'clients', 'redivis-python');
+const clientVenv = join(root, '.venv-client');
 const COMMANDS = ['readstat', 'pspp-convert', 'pspp'];
 const APT_PACKAGES = ['readstat', 'pspp'];
 
@@ -54,35 +56,58 @@ function which(command) {
   return null;
 }
 
-function ensureVenv() {
-  if (existsSync(venvPython)) {
-    const probe = spawnSync(venvPython, ['-c', 'import sys'], { encoding: 'utf8' });
-    if (probe.status === 0) {
-      step(`venv ok (${venv})`);
-      return;
-    }
-    step('venv python is broken; recreating');
-  }
-  const python = process.env.PYTHON ?? which('python3');
-  if (!python) fail('python3 not found on PATH (set PYTHON to a Python 3 interpreter)');
-  run(python, ['-m', 'venv', '--clear', venv], 'creating the venv (python3 -m venv; on Debian: apt-get install python3-venv)');
-  step(`venv created with ${python}`);
+function pythonOf(dir) {
+  return join(dir, 'bin', 'python');
 }
 
-function ensurePythonPackages() {
-  if (!existsSync(requirements)) fail(`missing ${requirements}`);
-  const pythonVersion = run(venvPython, ['-c', 'import sys; print(sys.version)'], 'reading the venv python version');
-  const stamp = createHash('sha256').update(readFileSync(requirements)).update(pythonVersion).digest('hex');
+function ensureVenv(dir) {
+  const python = pythonOf(dir);
+  if (existsSync(python)) {
+    const probe = spawnSync(python, ['-c', 'import sys'], { encoding: 'utf8' });
+    if (probe.status === 0) {
+      step(`venv ok (${dir})`);
+      return;
+    }
+    step(`venv python of ${dir} is broken; recreating`);
+  }
+  const base = process.env.PYTHON ?? which('python3');
+  if (!base) fail('python3 not found on PATH (set PYTHON to a Python 3 interpreter)');
+  run(base, ['-m', 'venv', '--clear', dir], 'creating the venv (python3 -m venv; on Debian: apt-get install python3-venv)');
+  step(`venv ${dir} created with ${base}`);
+}
+
+/**
+ * pip install -r `reqs` into the venv `dir`, then `check` (Python code) must run. Skipped when
+ * a stamp in the venv holds the hash of the requirements and the Python version.
+ */
+function ensurePythonPackages(dir, reqs, check, what, env = process.env) {
+  if (!existsSync(reqs)) fail(`missing ${reqs}`);
+  const python = pythonOf(dir);
+  const stampFile = join(dir, '.readers-stamp');
+  const pythonVersion = run(python, ['-c', 'import sys; print(sys.version)'], 'reading the venv python version');
+  const stamp = createHash('sha256').update(readFileSync(reqs)).update(pythonVersion).digest('hex');
   if (existsSync(stampFile) && readFileSync(stampFile, 'utf8').trim() === stamp) {
-    step('python readers up to date (requirements.txt unchanged)');
+    step(`${what} up to date (${reqs} unchanged)`);
     return;
   }
   const started = Date.now();
-  run(venvPython, ['-m', 'pip', 'install', '--disable-pip-version-check', '-r', requirements],
-    'pip install -r test/readers/requirements.txt (the machine\'s pip config must point at a package mirror)');
-  run(venvPython, ['-c', 'import pandas, pyarrow, fastavro, duckdb'], 'importing the python readers after install');
+  run(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '-r', reqs],
+    `pip install -r ${reqs} (the machine's pip config must point at a package mirror)`);
+  run(python, ['-c', check], `importing ${what} after install`, env);
   writeFileSync(stampFile, `${stamp}\n`);
-  step(`python readers installed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  step(`${what} installed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** The client's venv, when its pinned copy is there; without it its tests say so and skip. */
+function ensureClient() {
+  const clientRequirements = join(clientDir, 'requirements.txt');
+  if (!existsSync(clientRequirements)) {
+    step(`the platform's Python client is not at ${clientDir} (set REDIVIS_CLIENT_DIR): its tests will skip`);
+    return;
+  }
+  ensureVenv(clientVenv);
+  ensurePythonPackages(clientVenv, clientRequirements, 'import redivis', `the platform's Python client (${clientDir})`,
+    { ...process.env, PYTHONPATH: clientDir });
 }
 
 function ensureDebianReaders() {
@@ -104,7 +129,8 @@ function ensureDebianReaders() {
   step(`${COMMANDS.join(', ')} installed`);
 }
 
-ensureVenv();
-ensurePythonPackages();
+ensureVenv(venv);
+ensurePythonPackages(venv, requirements, 'import pandas, pyarrow, fastavro, duckdb', 'python readers');
 ensureDebianReaders();
+ensureClient();
 step('all readers ready');
