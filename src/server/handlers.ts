@@ -5,7 +5,7 @@ import type { Exporter } from '../export/exporter.js';
 import type { ExportFormat } from '../formats/protocol.js';
 import { availableFormats, resolveFormat, type FormatOptions } from '../formats/registry.js';
 import type { BatchSource } from '../sources/types.js';
-import type { Table } from '../table/types.js';
+import type { Table, TableBase } from '../table/types.js';
 import { sendExportFile } from './download.js';
 import { HttpError, readJSONBody, sendJSON } from './http-io.js';
 import type { RequestContext, Route } from './router.js';
@@ -60,16 +60,30 @@ function requireDefinition(info: TableInfo): Table {
   throw new HttpError(422, `table "${info.file.name}" cannot be exported: ${info.problem ?? 'its schema is not readable'}`);
 }
 
+/**
+ * `{"results": [...], "nextPageToken": token | null}`: a page of `maxResults` variables (all when
+ * absent) from `pageToken`, as the platform pages lists; its clients read both fields.
+ */
 async function listVariables(app: App, ctx: RequestContext): Promise<void> {
   const table = requireDefinition(await findTable(app, ctx.params.ref));
-  const results = table.variables.map((v) => ({
+  const start = parseCount(ctx.query.get('pageToken'), 'pageToken', 0) ?? 0;
+  const size = parseCount(ctx.query.get('maxResults'), 'maxResults', 1) ?? table.variables.length;
+  const results = table.variables.slice(start, start + size).map((v) => ({
     name: v.name,
     type: v.type,
     label: v.label ?? null,
     description: v.description ?? null,
     valueLabels: v.valueLabels ?? [],
   }));
-  sendJSON(ctx.res, 200, { results });
+  const next = start + size < table.variables.length ? String(start + size) : null;
+  sendJSON(ctx.res, 200, { results, nextPageToken: next });
+}
+
+/** A whole number of at least `min` from the query, null when absent or empty; 400 otherwise. */
+function parseCount(text: string | null, name: string, min: number): number | null {
+  if (text === null || text === '') return null;
+  if (!/^\d{1,9}$/.test(text) || Number(text) < min) throw new HttpError(400, `${name} must be a whole number of at least ${min}, got "${text}"`);
+  return Number(text);
 }
 
 interface ExportBody {
@@ -133,27 +147,32 @@ async function createExport(app: App, ctx: RequestContext): Promise<void> {
 
 /**
  * Creates an export of the table and keeps its record: a new one, or (same id, creation time
- * and progress so far) one that a crash or a stop cut short. Options that would make two runs
- * of one export differ are fixed by the export itself: the avro sync marker by its id, the dta
- * and sav time stamps by its creation time. A run after a restart then writes the same bytes
- * an uninterrupted one would have; the server's formatOptions still take precedence.
+ * and progress so far) one that a crash or a stop cut short. What would make two exports of
+ * the same table differ is fixed by the table's version (its id and last update): the avro
+ * sync marker, and the dta and sav time stamps, which say when the table was last updated. Two
+ * exports of an unchanged table then write the same bytes: a run after a restart writes what
+ * an uninterrupted one would have, and a client finds a file it downloaded before unchanged
+ * (x-redivis-hash). The server's formatOptions still take precedence.
  */
 export function startExport(app: App, info: TableInfo, request: StoredRequest, run: { id: string; createdAt: number; progressFloor: number }): Export {
   const format = resolveFormat(request.format.toLowerCase());
-  const stamp = new Date(run.createdAt);
-  const fixed: FormatOptions = {
-    avro: { syncMarker: createHash('md5').update(run.id).digest('hex') },
-    dta: { timestamp: stamp },
-    sav: { now: stamp },
-  };
-  const options: FormatOptions = {};
-  for (const key of Object.keys(fixed) as (keyof FormatOptions)[]) Object.assign(options, { [key]: { ...fixed[key], ...app.formatOptions[key] } });
   const exp = app.exporter.create(app.createSource(info.file), {
-    ...app.formatOptions, ...options, format, ...run, out: app.store.dirOf(run.id), name: info.file.name, tableBase: info.base,
-    maxFileSize: request.maxFileSize ?? undefined,
+    ...app.formatOptions, ...tableVersionOptions(info.base, app.formatOptions), format, ...run,
+    out: app.store.dirOf(run.id), name: info.file.name, tableBase: info.base, maxFileSize: request.maxFileSize ?? undefined,
   });
   app.store.track(exp, request);
   return exp;
+}
+
+/** The options fixed by the table's version (see startExport), under those the server was given. */
+function tableVersionOptions(base: TableBase, given: FormatOptions): FormatOptions {
+  const updated = new Date(Number(base.updatedAt));
+  const marker = createHash('md5').update(`${String(base.id)}:${String(base.updatedAt)}:${String(base.numBytes)}`).digest('hex');
+  return {
+    avro: { syncMarker: marker, ...given.avro },
+    dta: { timestamp: updated, ...given.dta },
+    sav: { now: updated, ...given.sav },
+  };
 }
 
 /**
