@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Exporter } from '../export/exporter.js';
+import { sweepTempFiles } from '../temp-files.js';
 import type { FormatOptions } from '../formats/registry.js';
 import type { BatchSource } from '../sources/types.js';
 import { createRoutes, resumeExports, type App } from './handlers.js';
@@ -97,6 +98,9 @@ export function createServer(options: ServerOptions): ExportServer {
       }
       if (!restored) {
         const found = await store.restore();
+        // What a crashed server left in the temp directory (spools, strL files), before anything new is made.
+        found.summary.swept = await sweepTempFiles(exporter.tempDir);
+        for (const name of found.summary.swept) log(`removed ${name}, left in ${exporter.tempDir} by a process that is gone`);
         await resumeExports(app, found.unfinished);
         restored = found.summary;
       }

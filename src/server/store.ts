@@ -34,6 +34,8 @@ export interface RestoreSummary {
   resumed: number;
   /** Directories whose record could not be read, with the reason; left untouched. */
   skipped: string[];
+  /** Temporary files and directories that dead processes left in the temp directory, removed (sweepTempFiles). */
+  swept: string[];
 }
 
 
@@ -94,7 +96,7 @@ export class ExportStore {
    */
   async restore(): Promise<{ summary: RestoreSummary; unfinished: ExportRecord[] }> {
     await mkdir(this.dataDir, { recursive: true });
-    const summary: RestoreSummary = { restored: 0, resumed: 0, skipped: [] };
+    const summary: RestoreSummary = { restored: 0, resumed: 0, skipped: [], swept: [] };
     const unfinished: ExportRecord[] = [];
     const dirs = (await readdir(this.dataDir, { withFileTypes: true })).filter((d) => d.isDirectory() && ID.test(d.name));
     for (const { name: id } of dirs) {

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { tempName } from '../temp-files.js';
 import { FILE_HEAD, countedInput, hasFileMagic, openPathInput, startsWithSchema } from './ipc-input.js';
 import type { ByteInput, ReadAt } from './ipc-input.js';
 
@@ -70,7 +70,7 @@ export async function openStreamInput(readable: NodeJS.ReadableStream, tempDir: 
     await counted.close();
     throw err;
   }
-  const path = join(tempDir, `tabular-export-ipc-${randomUUID()}.arrow`);
+  const path = join(tempDir, tempName('ipc', '.arrow'));
   const remove = async (): Promise<void> => { await rm(path, { force: true }); };
   try {
     await pipeline(Readable.from(peeker.rest(0)), createWriteStream(path, { flags: 'wx' }));

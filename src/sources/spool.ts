@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { once } from 'node:events';
@@ -6,6 +5,7 @@ import { join } from 'node:path';
 import { AsyncByteQueue, RecordBatchStreamWriter } from 'apache-arrow';
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { ExportError, toExportError } from '../errors.js';
+import { tempName } from '../temp-files.js';
 import { fromBatches } from './batches.js';
 import { fromIPC } from './ipc.js';
 import type { BatchSource, OpenedSource } from './types.js';
@@ -50,7 +50,7 @@ function sameSchema(a: Schema, b: Schema): boolean {
 
 /** Opens a new spool file in `dir` (created exclusively, under a random name). */
 export async function createSpool(dir: string): Promise<Spool> {
-  const path = join(dir, `tabular-export-spool-${randomUUID()}.arrows`);
+  const path = join(dir, tempName('spool', '.arrows'));
   const out = createWriteStream(path, { flags: 'wx' });
   let failure: Error | null = null;
   out.on('error', (err) => { failure = err; });
