@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { ExportError, toExportError } from '../errors.js';
 import type { FormatEncoder, PreparedEncoder, Rename } from '../formats/protocol.js';
 import { SplittingSink, type FinishedPart } from '../sinks/splitting.js';
+import { isSystemError, targetFailed } from '../sinks/target-error.js';
 import { partNames, type FileTarget } from '../sinks/target.js';
 import type { Spool } from '../sources/spool.js';
 import type { BatchSource, OpenedSource } from '../sources/types.js';
@@ -90,7 +91,9 @@ export async function runPipeline<Options>(req: PipelineRequest<Options>): Promi
     req.progress.setTotalRows(table.numRows);
     req.progress.setInput(() => opened.bytesRead(), opened.totalBytes);
     const extension = req.encoder.extension(req.options);
+    const base = safeFileName(table.name);
     const sink = new SplittingSink(prepared, req.target, {
+      base,
       extension,
       gzip: req.gzip,
       patchable: prepared.patchesHeader ?? caps.patchesHeader,
@@ -104,13 +107,12 @@ export async function runPipeline<Options>(req: PipelineRequest<Options>): Promi
     if (caps.needsRowCount && table.numRows !== rows) {
       throw new ExportError('SCHEMA_MISMATCH', `the table declares ${table.numRows} rows but the source gave ${rows}`, { format });
     }
-    const base = safeFileName(table.name);
     const names = partNames(base, extension, sink.parts.length);
     const paths = await req.target.commit(names, base, extension);
     const files = sink.parts.map((p: FinishedPart, i) => ({ name: names[i], path: paths[i], size: p.size, rows: p.rows, md5: p.md5 }));
     return { table, files, rows, renames: prepared.renames, warnings: [...prepared.warnings, ...sink.warnings, ...replacedWarning(req.target.replaced)] };
   } catch (err) {
-    const error = req.signal.aborted ? cancelled(req.signal, format) : toExportError(err, 'INTERNAL', 'unexpected error').withFormat(format);
+    const error = req.signal.aborted ? cancelled(req.signal, format) : failure(err).withFormat(format);
     await req.target.abort(error).catch(() => undefined);
     throw error;
   } finally {
@@ -132,6 +134,14 @@ async function openSource(source: BatchSource, format: string): Promise<OpenedSo
   } catch (err) {
     throw toExportError(err, 'SOURCE_FAILED', 'the source could not be opened').withFormat(format);
   }
+}
+
+/**
+ * Targets and encoders name the file in their failures; a system error that still arrives bare
+ * is the disk's, not a bug, so it is TARGET_FAILED in the system's words (without its path).
+ */
+function failure(err: unknown): ExportError {
+  return isSystemError(err) ? targetFailed('writing the export', err) : toExportError(err, 'INTERNAL', 'unexpected error');
 }
 
 function cancelled(signal: AbortSignal, format: string): ExportError {

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { constants as zlibConstants, createGzip } from 'node:zlib';
 import { ExportError } from '../errors.js';
 import type { ByteSink, Patch } from '../formats/protocol.js';
+import { targetFailed } from './target-error.js';
 
 export interface PartResult {
   /** Bytes of the finished file as stored (after compression). */
@@ -41,19 +42,29 @@ class Tap extends Transform {
   }
 }
 
+export interface PartOutputOptions {
+  gzip: boolean;
+  /** The file's name as the user will see it (`survey.csv`), for error messages. */
+  name: string;
+  /** dest is this local file, which close() patches in place (the encoder's header rewrites). */
+  patchPath?: string;
+}
+
 /**
  * Streams encoder bytes to `dest`, through gzip when asked, with backpressure: write()
  * resolves when the chain accepts more. When `patchPath` is given, dest is that local file
- * and close() rewrites the patched ranges in place, then hashes the file again.
+ * and close() rewrites the patched ranges in place, then hashes the file again. Every failure
+ * of the destination becomes TARGET_FAILED naming the file and the system's reason.
  */
-export function openPartOutput(dest: Writable, gzip: boolean, patchPath?: string): PartOutput {
+export function openPartOutput(dest: Writable, options: PartOutputOptions): PartOutput {
+  const { gzip, name, patchPath } = options;
   const tap = new Tap();
   const zip = gzip ? createGzip() : null;
   const head: Writable = zip ?? tap;
   const stages = zip ? [zip, tap, dest] : [tap, dest];
   let failure: Error | null = null;
-  const done = pipeline(stages as [Transform, ...Writable[]]).catch((err: Error) => {
-    failure ??= err instanceof ExportError ? err : new ExportError('TARGET_FAILED', `writing the output failed: ${err.message}`, {}, { cause: err });
+  const done = pipeline(stages as [Transform, ...Writable[]]).catch((err: unknown) => {
+    failure ??= targetFailed(`writing ${name}`, err);
     throw failure;
   });
   done.catch(() => undefined); // observed through write()/close()
@@ -64,7 +75,13 @@ export function openPartOutput(dest: Writable, gzip: boolean, patchPath?: string
 
   const waitDrain = (): Promise<void> => new Promise<void>((resolve, reject) => {
     const onDrain = (): void => { cleanup(); resolve(); };
-    const onClose = (): void => { cleanup(); reject(failure ?? new Error('output closed')); };
+    // When the destination fails, the chain closes before the pipeline settles with the
+    // reason: wait for that reason rather than report a bare "closed" (issue #10).
+    const onClose = (): void => {
+      cleanup();
+      if (failure) reject(failure);
+      else done.then(() => reject(targetFailed(`writing ${name}`, new Error('the output closed before the file was complete'))), reject);
+    };
     const cleanup = (): void => { head.off('drain', onDrain); head.off('close', onClose); };
     head.on('drain', onDrain);
     head.on('close', onClose);
@@ -104,8 +121,16 @@ export function openPartOutput(dest: Writable, gzip: boolean, patchPath?: string
         // Only a source giving other rows than the table declares gets here (PreparedEncoder.patchesHeader).
         throw new ExportError('SCHEMA_MISMATCH', 'the header, written first, turned out wrong at the end (the source did not give the rows the table declares), and a stream target cannot rewrite it');
       }
-      await applyPatches(patchPath, patches);
-      return { size: tap.bytes, md5: await hashFile(patchPath) };
+      try {
+        await applyPatches(patchPath, patches);
+      } catch (err) {
+        throw (failure ??= targetFailed(`rewriting the header of ${name}`, err));
+      }
+      try {
+        return { size: tap.bytes, md5: await hashFile(patchPath) };
+      } catch (err) {
+        throw (failure ??= targetFailed(`reading back ${name} for its MD5`, err));
+      }
     },
     destroy(err: Error): void {
       failure ??= err;

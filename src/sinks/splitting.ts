@@ -3,9 +3,12 @@ import { Writable } from 'node:stream';
 import type { FileEncoder, PreparedEncoder } from '../formats/protocol.js';
 import type { Progress } from '../pipeline/progress.js';
 import type { PartOutput } from './part-output.js';
-import type { FileTarget } from './target.js';
+import { inPart } from './target-error.js';
+import { partName, type FileTarget } from './target.js';
 
 export interface SplitOptions {
+  /** The files' base name (safeFileName of the table's name): parts are named after it in errors. */
+  base: string;
   extension: string;
   gzip: boolean;
   patchable: boolean;
@@ -87,11 +90,20 @@ export class SplittingSink extends Writable {
   }
 
   override _write(item: PositionedBatch, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.writeBatch(item.batch, item.firstRow).then(() => cb(), cb);
+    this.writeBatch(item.batch, item.firstRow).then(() => cb(), (err: Error) => cb(this.named(err)));
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    this.finish().then(() => cb(), cb);
+    this.finish().then(() => cb(), (err: Error) => cb(this.named(err)));
+  }
+
+  /**
+   * A failure while a part was open or being opened, naming that part where it is the
+   * destination's (an encoder's temporary files included) and does not yet.
+   */
+  private named(err: Error): Error {
+    const index = this.current?.index ?? this.parts.length;
+    return inPart(err, partName(this.options.base, this.options.extension, index));
   }
 
   /** A failure or cancel anywhere in the pipeline: the open part's encoder gives its file up. */
@@ -199,8 +211,8 @@ export class SplittingSink extends Writable {
   }
 
   private async beginPart(index: number): Promise<OpenPart> {
-    const { extension, gzip, patchable } = this.options;
-    const output = await this.target.openPart({ index, extension, gzip, patchable });
+    const { base, extension, gzip, patchable } = this.options;
+    const output = await this.target.openPart({ index, extension, gzip, patchable, name: partName(base, extension, index) });
     this.progress.trackOpenFile(() => output.fileBytes);
     const encoder = await this.prepared.beginFile(output);
     this.current = { index, rows: 0, output, encoder };

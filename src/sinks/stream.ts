@@ -1,11 +1,12 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExportError } from '../errors.js';
 import type { Patch } from '../formats/protocol.js';
 import { openPartOutput, type PartOutput, type PartResult } from './part-output.js';
+import { describeCause, targetFailed } from './target-error.js';
 import type { FileTarget, PartSpec } from './target.js';
 
 /** Opens the destination of one part (e.g. an object-store upload stream). */
@@ -21,24 +22,37 @@ export class StreamTarget implements FileTarget {
   private readonly streams: Writable[] = [];
   private readonly outputs: PartOutput[] = [];
   private tempDir: string | null = null;
+  /** Set by abort(): a part opened after it is given up at once. */
+  private aborted = false;
+  /** The temporary file being made, if any (settles, never rejects). */
+  private opening: Promise<void> | null = null;
 
   constructor(private readonly openWritable: OpenWritable, private readonly tmpRoot: string) {}
 
   async openPart(spec: PartSpec): Promise<PartOutput> {
-    const dest = await this.openWritable({ index: spec.index, extension: spec.extension });
+    const { name, gzip } = spec;
+    let dest: Writable;
+    try {
+      dest = await this.openWritable({ index: spec.index, extension: spec.extension });
+    } catch (err) {
+      throw targetFailed(`opening ${name}`, err);
+    }
     this.streams.push(dest);
+    if (this.aborted) {
+      // Given after the export stopped: abort() has passed this stream by.
+      quietlyDestroy(dest, new Error('the export stopped'));
+      throw targetFailed(`opening ${name}`, new Error('the export stopped'));
+    }
     if (!spec.patchable) {
-      const output = openPartOutput(dest, spec.gzip);
+      const output = openPartOutput(dest, { gzip, name });
       this.outputs.push(output);
       return output;
     }
-    try {
-      this.tempDir ??= await mkdtemp(join(this.tmpRoot, 'tabular-export-'));
-    } catch (err) {
-      throw new ExportError('TARGET_FAILED', `cannot make a temporary file in ${this.tmpRoot} for a part whose header is rewritten at the end: ${(err as Error).message}`, {}, { cause: err });
-    }
-    const path = join(this.tempDir, `part-${spec.index}.${spec.extension}`);
-    const inner = openPartOutput(createWriteStream(path), spec.gzip, path);
+    const opening = this.openTemp(spec);
+    this.opening = opening.then(() => undefined, () => undefined);
+    const temp = await opening;
+    // Until the copy at close, failures are the temporary file's: say so.
+    const inner = openPartOutput(temp.handle.createWriteStream(), { gzip, name: `${name} in the temporary directory`, patchPath: temp.path });
     this.outputs.push(inner);
     return {
       get bytesWritten() { return inner.bytesWritten; },
@@ -49,11 +63,36 @@ export class StreamTarget implements FileTarget {
       destroy: (err: Error) => inner.destroy(err),
       async close(patches: readonly Patch[]): Promise<PartResult> {
         const result = await inner.close(patches);
-        await pipeline(createReadStream(path), dest);
-        await rm(path, { force: true });
+        try {
+          await pipeline(createReadStream(temp.path), dest);
+          await rm(temp.path, { force: true });
+        } catch (err) {
+          throw targetFailed(`writing ${name}`, err);
+        }
         return result;
       },
     };
+  }
+
+  /**
+   * Creates the part's temporary file, opened at once; abort() waits for this, so what it
+   * creates is there to be removed. Messages say "the temporary directory", not its path (a
+   * server's).
+   */
+  private async openTemp(spec: PartSpec): Promise<{ path: string; handle: FileHandle }> {
+    const what = `cannot make a temporary file for ${spec.name}, a part whose header is rewritten at the end, in the temporary directory (tempDir)`;
+    try {
+      this.tempDir ??= await mkdtemp(join(this.tmpRoot, 'tabular-export-'));
+      const path = join(this.tempDir, `part-${spec.index}.${spec.extension}`);
+      const handle = await open(path, 'w');
+      if (this.aborted) {
+        await handle.close();
+        throw new Error('the export stopped');
+      }
+      return { path, handle };
+    } catch (err) {
+      throw new ExportError('TARGET_FAILED', `${what}: ${describeCause(err)}`, {}, { cause: err });
+    }
   }
 
   async commit(names: readonly string[]): Promise<null[]> {
@@ -62,14 +101,10 @@ export class StreamTarget implements FileTarget {
   }
 
   async abort(err: Error): Promise<void> {
+    this.aborted = true;
+    await this.opening;
     for (const output of this.outputs) output.destroy(err);
-    for (const s of this.streams) {
-      if (s.destroyed) continue;
-      // The caller's stream learns why through its 'error' event; one nobody listens to (a
-      // part that failed before its output was attached) must not become an uncaught error.
-      if (s.listenerCount('error') === 0) s.on('error', () => undefined);
-      s.destroy(err);
-    }
+    for (const s of this.streams) quietlyDestroy(s, err);
     await this.removeTemp();
   }
 
@@ -77,4 +112,14 @@ export class StreamTarget implements FileTarget {
     if (this.tempDir) await rm(this.tempDir, { recursive: true, force: true });
     this.tempDir = null;
   }
+}
+
+/**
+ * The caller's stream learns why through its 'error' event; one nobody listens to (a part that
+ * failed before its output was attached) must not become an uncaught error.
+ */
+function quietlyDestroy(stream: Writable, err: Error): void {
+  if (stream.destroyed) return;
+  if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
+  stream.destroy(err);
 }

@@ -8,6 +8,8 @@ export interface PartSpec {
   gzip: boolean;
   /** The encoder will patch bytes it wrote earlier: the part must land in a seekable file. */
   patchable: boolean;
+  /** The part's file name as the user sees it (partName), for error messages. */
+  name: string;
 }
 
 /** Where an export's files go: a local directory, or any Node Writable per part. */
@@ -34,8 +36,21 @@ export function isPartName(name: string, base: string, extension: string): boole
     && /^\d{6}$/.test(name.slice(prefix.length, prefix.length + 6));
 }
 
+/**
+ * The name part `index` gets, as far as it is known while the part is written: the first is
+ * `<table>.<ext>` (it becomes `<table>-000000.<ext>` only if a second part follows), later
+ * ones `<table>-00000n.<ext>`.
+ */
+export function partName(base: string, extension: string, index: number): string {
+  return index === 0 ? `${base}.${extension}` : numberedName(base, extension, index);
+}
+
 /** `<table>.<ext>` for one file; `<table>-000000.<ext>`, `<table>-000001.<ext>`, … for several. */
 export function partNames(base: string, extension: string, count: number): string[] {
   if (count === 1) return [`${base}.${extension}`];
-  return Array.from({ length: count }, (_, i) => `${base}-${String(i).padStart(6, '0')}.${extension}`);
+  return Array.from({ length: count }, (_, i) => numberedName(base, extension, i));
+}
+
+function numberedName(base: string, extension: string, index: number): string {
+  return `${base}-${String(index).padStart(6, '0')}.${extension}`;
 }

@@ -67,7 +67,8 @@ describe('dta and sav to a stream target', () => {
       const failed = await noTemp().create(fromBatches(notes()), { ...request, target: collectingTarget().open }).done();
       expect(failed.status).toBe('failed');
       expect(failed.errorCode).toBe('TARGET_FAILED');
-      expect(failed.errorMessage).toMatch(/cannot make a temporary file in \/nonexistent\/tabular-export-no-temp for a part whose header is rewritten at the end/);
+      // It names the file and the cause, but not the server's temporary directory (issue #10: no paths in messages).
+      expect(failed.errorMessage).toBe(`${request.format}: cannot make a temporary file for ${request.format === 'dta' ? 'notes.dta' : 'notes.zsav'}, a part whose header is rewritten at the end, in the temporary directory (tempDir): ENOENT: no such file or directory, mkdtemp`);
     }
   });
 

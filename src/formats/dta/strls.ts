@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExportError } from '../../errors.js';
+import { describeCause } from '../../sinks/target-error.js';
 import type { ByteSink } from '../protocol.js';
 import type { BoundColumn } from './data.js';
 import { GSO_HEADER_BYTES, GSO_TYPE_ASCII } from './spec.js';
@@ -84,7 +85,8 @@ export class StrlSpool {
     const file = this.file ?? await this.openFile();
     let done = 0;
     while (done < bytes.length) {
-      const { bytesWritten } = await file.write(bytes, done, bytes.length - done, this.fileBytes);
+      const { bytesWritten } = await file.write(bytes, done, bytes.length - done, this.fileBytes)
+        .catch((err: unknown) => { throw spoolFailed('writing', err); });
       done += bytesWritten;
       this.fileBytes += bytesWritten;
     }
@@ -96,8 +98,7 @@ export class StrlSpool {
     try {
       file = await open(path, 'wx+');
     } catch (err) {
-      throw new ExportError('TARGET_FAILED', `cannot create the strL spool file ${path}: ${(err as Error).message}`,
-        { format: 'dta' }, { cause: err });
+      throw spoolFailed('creating', err);
     }
     if (this.disposed) {
       // Released while the file was being created: it must not outlive the spool.
@@ -125,7 +126,8 @@ export class StrlSpool {
         const chunk = Buffer.allocUnsafe(Math.min(SPOOL_CHUNK, this.fileBytes - at));
         let got = 0;
         while (got < chunk.length) {
-          const { bytesRead } = await this.file.read(chunk, got, chunk.length - got, at + got);
+          const { bytesRead } = await this.file.read(chunk, got, chunk.length - got, at + got)
+            .catch((err: unknown) => { throw spoolFailed('reading back', err); });
           if (bytesRead === 0) throw new ExportError('INTERNAL', 'the strL spool file ended early', { format: 'dta' });
           got += bytesRead;
         }
@@ -145,4 +147,14 @@ export class StrlSpool {
     if (this.path !== null) await rm(this.path, { force: true }).catch(() => undefined);
     this.path = null;
   }
+}
+
+/**
+ * A failure of the spool file: TARGET_FAILED (the export's disk space, not the data, is at
+ * fault), in the system's words but without the path, which is the server's temporary
+ * directory; the splitting sink adds the name of the .dta file it was for.
+ */
+function spoolFailed(doing: string, err: unknown): ExportError {
+  return new ExportError('TARGET_FAILED', `${doing} the strL spool file in the temporary directory failed: ${describeCause(err)}`,
+    { format: 'dta' }, { cause: err });
 }
