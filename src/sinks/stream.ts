@@ -1,10 +1,11 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExportError } from '../errors.js';
 import type { Patch } from '../formats/protocol.js';
+import { tempName } from '../temp-files.js';
 import { openPartOutput, type PartOutput, type PartResult } from './part-output.js';
 import { describeCause, targetFailed } from './target-error.js';
 import type { FileTarget, PartSpec } from './target.js';
@@ -82,7 +83,7 @@ export class StreamTarget implements FileTarget {
   private async openTemp(spec: PartSpec): Promise<{ path: string; handle: FileHandle }> {
     const what = `cannot make a temporary file for ${spec.name}, a part whose header is rewritten at the end, in the temporary directory (tempDir)`;
     try {
-      this.tempDir ??= await mkdtemp(join(this.tmpRoot, 'tabular-export-'));
+      this.tempDir ??= await makeTempDir(this.tmpRoot);
       const path = join(this.tempDir, `part-${spec.index}.${spec.extension}`);
       const handle = await open(path, 'w');
       if (this.aborted) {
@@ -122,4 +123,11 @@ function quietlyDestroy(stream: Writable, err: Error): void {
   if (stream.destroyed) return;
   if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
   stream.destroy(err);
+}
+
+/** The directory of a stream target's patched parts: private to this user, named so a later start can sweep it (temp-files.ts). */
+async function makeTempDir(root: string): Promise<string> {
+  const dir = join(root, tempName('parts'));
+  await mkdir(dir, { mode: 0o700 });
+  return dir;
 }

@@ -4,7 +4,8 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { AsyncByteQueue, RecordBatchStreamWriter } from 'apache-arrow';
 import type { RecordBatch, Schema } from 'apache-arrow';
-import { ExportError, toExportError } from '../errors.js';
+import { ExportError } from '../errors.js';
+import { targetFailed } from '../sinks/target-error.js';
 import { tempName } from '../temp-files.js';
 import { fromBatches } from './batches.js';
 import { fromIPC } from './ipc.js';
@@ -55,7 +56,7 @@ export async function createSpool(dir: string): Promise<Spool> {
   let failure: Error | null = null;
   out.on('error', (err) => { failure = err; });
   await Promise.race([once(out, 'open'), once(out, 'error')]).catch(() => undefined);
-  if (failure) throw toExportError(failure, 'TARGET_FAILED', `cannot create spool file ${path}`);
+  if (failure) throw targetFailed('creating the spool file of a one-shot source (read twice by this format) in the temporary directory', failure);
 
   const queue = new TakeQueue();
   const writer = new RecordBatchStreamWriter();
@@ -83,7 +84,7 @@ export async function createSpool(dir: string): Promise<Spool> {
       rows += batch.numRows;
       await flush();
     } catch (err) {
-      throw toExportError(err, 'TARGET_FAILED', `cannot write spool file ${path}`);
+      throw targetFailed('writing the spool file of a one-shot source in the temporary directory', err);
     }
   };
 
@@ -96,7 +97,7 @@ export async function createSpool(dir: string): Promise<Spool> {
       out.end();
       await once(out, 'close');
     } catch (err) {
-      throw toExportError(err, 'TARGET_FAILED', `cannot write spool file ${path}`);
+      throw targetFailed('writing the spool file of a one-shot source in the temporary directory', err);
     }
     return schema === null ? fromBatches([]) : withRowCount(fromIPC(path), rows);
   };

@@ -68,7 +68,7 @@ describe('dta and sav to a stream target', () => {
       expect(failed.status).toBe('failed');
       expect(failed.errorCode).toBe('TARGET_FAILED');
       // It names the file and the cause, but not the server's temporary directory (issue #10: no paths in messages).
-      expect(failed.errorMessage).toBe(`${request.format}: cannot make a temporary file for ${request.format === 'dta' ? 'notes.dta' : 'notes.zsav'}, a part whose header is rewritten at the end, in the temporary directory (tempDir): ENOENT: no such file or directory, mkdtemp`);
+      expect(failed.errorMessage).toBe(`${request.format}: cannot make a temporary file for ${request.format === 'dta' ? 'notes.dta' : 'notes.zsav'}, a part whose header is rewritten at the end, in the temporary directory (tempDir): ENOENT: no such file or directory, mkdir`);
     }
   });
 

@@ -1,10 +1,10 @@
 import { Buffer } from 'node:buffer';
-import { randomUUID } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExportError } from '../../errors.js';
 import { describeCause } from '../../sinks/target-error.js';
 import type { ByteSink } from '../protocol.js';
+import { tempName } from '../../temp-files.js';
 import type { BoundColumn } from './data.js';
 import { GSO_HEADER_BYTES, GSO_TYPE_ASCII } from './spec.js';
 
@@ -93,7 +93,7 @@ export class StrlSpool {
   }
 
   private async openFile(): Promise<FileHandle> {
-    const path = join(this.dir, `tabular-export-strl-${randomUUID()}.tmp`);
+    const path = join(this.dir, tempName('strl', '.tmp'));
     let file: FileHandle;
     try {
       file = await open(path, 'wx+');
