@@ -5,10 +5,9 @@
  * inherit. Each writes a small table in every format.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/batches.js';
 import { PROJECT_ROOT } from '../helpers/readers.js';
 
 const FORMATS = ['csv', 'jsonl', 'parquet', 'avro', 'dta', 'sav'];
@@ -48,17 +47,17 @@ function expectAllCompleted(lines: string[]): void {
 describe('the built package', () => {
   const dist = join(PROJECT_ROOT, 'dist');
 
-  it('require() of the CommonJS build writes every format', () => {
-    const out = mkdtempSync(join(tmpdir(), 'te-cjs-'));
+  it('require() of the CommonJS build writes every format', async () => {
+    const out = await tempDir('te-cjs-');
     expectAllCompleted(run(['-e', script(`const lib = require(${JSON.stringify(join(dist, 'index.cjs'))});`, out)]));
   });
 
-  it('import of the ESM build writes every format, also under node --expose-gc --input-type=module', () => {
+  it('import of the ESM build writes every format, also under node --expose-gc --input-type=module', async () => {
     const load = `const lib = await import(${JSON.stringify(join(dist, 'index.js'))});`;
     // The import goes inside the async function, so the same text runs as a script and as a module.
     const body = (out: string): string => script('', out).replace('(async () => {', `(async () => {\n${load}`);
-    expectAllCompleted(run(['-e', body(mkdtempSync(join(tmpdir(), 'te-esm-')))]));
+    expectAllCompleted(run(['-e', body(await tempDir('te-esm-'))]));
     // With a per-process flag too (the benchmarks run with --expose-gc), which a worker must not be given explicitly.
-    expectAllCompleted(run(['--expose-gc', '--input-type=module', '-e', body(mkdtempSync(join(tmpdir(), 'te-esm-module-')))]));
+    expectAllCompleted(run(['--expose-gc', '--input-type=module', '-e', body(await tempDir('te-esm-module-'))]));
   });
 });
