@@ -23,5 +23,5 @@ export type { ParquetOptions } from './formats/parquet/index.js';
 export type { AvroOptions } from './formats/avro/index.js';
 export type { SavOptions } from './formats/sav/index.js';
 export type { OpenWritable } from './sinks/stream.js';
-export { createServer, RESTART_MESSAGE } from './server/index.js';
+export { createServer, RESTART_MESSAGE, ServerConfigError } from './server/index.js';
 export type { ExportServer, ServerAddress, ServerOptions, RestoreSummary, TableFile } from './server/index.js';

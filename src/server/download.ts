@@ -1,10 +1,12 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Export } from '../export/export.js';
 import type { ExportFormat } from '../formats/protocol.js';
+import type { ExportedFile } from '../pipeline/run.js';
 import { HttpError, sendError } from './http-io.js';
+import { openStoredPart } from './part-files.js';
 
 /** Media types per format; a gzip part (csv.gz, jsonl.gz) is served as the gzip file it is. */
 const MEDIA_TYPES: Readonly<Record<ExportFormat, string>> = {
@@ -37,9 +39,17 @@ export async function sendExportFile(req: IncomingMessage, res: ServerResponse, 
   const index = parseFilePart(filePart);
   const file = exp.files[index];
   if (!file) throw new HttpError(404, `export ${exp.id} has ${exp.files.length} file(s): filePart ${index} does not exist (use 0 to ${exp.files.length - 1})`);
-  const size = file.path === null ? -1 : await stat(file.path).then((s) => s.size, () => -1);
-  if (file.path === null || size !== file.size) throw new HttpError(500, `file ${file.name} of export ${exp.id} is missing from the data directory or was changed`);
+  const handle = file.path === null ? null : await openStoredPart(file.path, file.size);
+  if (!handle) throw new HttpError(500, `file ${file.name} of export ${exp.id} is missing from the data directory or was changed`);
+  try {
+    await sendPart(req, res, exp, file, handle);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
 
+async function sendPart(req: IncomingMessage, res: ServerResponse, exp: Export, file: ExportedFile, handle: FileHandle): Promise<void> {
+  const size = file.size;
   const digest = `md5=:${Buffer.from(file.md5, 'hex').toString('base64')}:`;
   const etag = `"${file.md5}"`;
   const headers: OutgoingHttpHeaders = {
@@ -69,12 +79,30 @@ export async function sendExportFile(req: IncomingMessage, res: ServerResponse, 
     res.end();
     return;
   }
-  const stream = createReadStream(file.path, { start: range ? range.start : 0, end: range ? range.end : size - 1, highWaterMark: READ_CHUNK });
+  const start = range ? range.start : 0;
+  const end = range ? range.end : size - 1;
+  const stream = handle.createReadStream({ start, end, highWaterMark: READ_CHUNK, autoClose: false });
   try {
-    await pipeline(stream, res);
+    await pipeline(stream, expectBytes(end - start + 1), res);
   } catch {
-    // The client went away mid-download (it will resume with Range); both streams are destroyed.
+    // The client went away mid-download (it will resume with Range), or the file came up short
+    // (it shrank while being sent): the streams and the socket are destroyed, so a client never
+    // waits for bytes that will not come.
   }
+}
+
+/** Passes `expected` bytes on; fewer by the end is an error (the pipeline then destroys the socket). */
+function expectBytes(expected: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      done(null, chunk);
+    },
+    flush(done) {
+      done(seen === expected ? null : new Error(`sent ${seen} of ${expected} bytes: the file changed while it was sent`));
+    },
+  });
 }
 
 /** filePart: a non-negative integer, 0 when absent (a one-file export is downloaded as part 0). */

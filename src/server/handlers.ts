@@ -7,7 +7,7 @@ import { availableFormats, resolveFormat, type FormatOptions } from '../formats/
 import type { BatchSource } from '../sources/types.js';
 import type { Table, TableBase } from '../table/types.js';
 import { sendExportFile } from './download.js';
-import { HttpError, readJSONBody, sendJSON } from './http-io.js';
+import { hidePaths, HttpError, readJSONBody, sendJSON } from './http-io.js';
 import type { RequestContext, Route } from './router.js';
 import type { ExportRecord, StoredRequest } from './records.js';
 import type { ExportStore } from './store.js';
@@ -22,6 +22,8 @@ export interface App {
   formatOptions: FormatOptions;
   /** maxFileSize of an export whose request gives none. */
   maxFileSize: number | undefined;
+  /** Directories whose paths no answer may show (hidePaths). */
+  privatePaths: readonly string[];
   createSource: (file: TableFile) => BatchSource;
 }
 
@@ -35,8 +37,9 @@ export function createRoutes(app: App): Route[] {
     { method: 'GET', path: '/tables/:ref/variables', handle: (ctx) => listVariables(app, ctx) },
     { method: 'POST', path: '/tables/:ref/exports', handle: (ctx) => createExport(app, ctx) },
     { method: 'GET', path: '/exports/:id', handle: async (ctx) => sendJSON(ctx.res, 200, viewExport(app, ctx.params.id)) },
+    { method: 'DELETE', path: '/exports/:id', handle: (ctx) => deleteExport(app, ctx) },
     { method: 'POST', path: '/exports/:id/cancel', handle: (ctx) => cancelExport(app, ctx) },
-    { method: 'GET', path: '/exports/:id/download', handle: (ctx) => sendExportFile(ctx.req, ctx.res, findExport(app, ctx.params.id), ctx.query.get('filePart')) },
+    { method: 'GET', path: '/exports/:id/download', handle: (ctx) => downloadExport(app, ctx) },
   ];
 }
 
@@ -142,7 +145,8 @@ async function createExport(app: App, ctx: RequestContext): Promise<void> {
   // answered once its record is on disk, so an export a client was told of survives a crash.
   const created = exp.toJSON();
   await app.store.written(exp.id);
-  sendJSON(ctx.res, 200, created);
+  const now = viewExport(app, exp.id);
+  sendJSON(ctx.res, 200, now.status === 'failed' ? now : created);
 }
 
 /**
@@ -203,10 +207,30 @@ function findExport(app: App, id: string): Export {
   return exp;
 }
 
+/** The export as clients see it (ExportStore.view), its message without server paths. */
 function viewExport(app: App, id: string): ExportJSON {
   const json = app.store.view(id);
   if (!json) throw new HttpError(404, `no export "${id}"`);
-  return json;
+  return json.errorMessage === null ? json : { ...json, errorMessage: hidePaths(json.errorMessage, app.privatePaths) };
+}
+
+/** Only a completed export's files can be downloaded, as its record says (a failed record write fails it). */
+async function downloadExport(app: App, ctx: RequestContext): Promise<void> {
+  const exp = findExport(app, ctx.params.id);
+  const status = viewExport(app, exp.id).status;
+  if (status !== 'completed') throw new HttpError(409, `export ${exp.id} is ${status}; its files can be downloaded once it is completed`);
+  await sendExportFile(ctx.req, ctx.res, exp, ctx.query.get('filePart'));
+}
+
+/** Deletes a finished export's files and record (204); 409 while it is queued or running: cancel it first. */
+async function deleteExport(app: App, ctx: RequestContext): Promise<void> {
+  const outcome = await app.store.delete(ctx.params.id);
+  if (outcome === 'missing') throw new HttpError(404, `no export "${ctx.params.id}"`);
+  if (outcome === 'unfinished') {
+    throw new HttpError(409, `export ${ctx.params.id} is still ${app.store.get(ctx.params.id)?.status ?? 'running'}: cancel it first (POST /exports/${ctx.params.id}/cancel)`);
+  }
+  ctx.res.writeHead(204, { 'Cache-Control': 'no-store' });
+  ctx.res.end();
 }
 
 /** Cancelling a cancelled export is a no-op; a completed or failed one cannot be cancelled (409). */

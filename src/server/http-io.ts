@@ -62,6 +62,19 @@ function createTooLargeError(): HttpError {
   return new HttpError(413, `the request body is larger than ${MAX_BODY_BYTES} bytes`, { Connection: 'close' });
 }
 
+/**
+ * `text` with every occurrence of a private directory (the tables, data and temp directories)
+ * replaced by its last name in angle brackets: messages shown to clients never reveal the
+ * server's layout, whatever a lower layer put in them (issue #11).
+ */
+export function hidePaths(text: string, dirs: readonly string[]): string {
+  let out = text;
+  for (const dir of [...dirs].sort((a, b) => b.length - a.length)) {
+    if (dir.length > 1) out = out.split(dir).join(`<${dir.split(/[\\/]/).filter(Boolean).pop() ?? 'dir'}>`);
+  }
+  return out;
+}
+
 const CHALLENGE = 'Bearer realm="tabular-export"';
 
 /** 401 unless the request carries `Authorization: Bearer <token>` (no check when token is null). */

@@ -36,11 +36,14 @@ export interface ExportRecord {
   files: StoredFile[];
   warnings: string[];
   renames: Rename[];
+  /** When the export ended (ms since the epoch), for retention; null while it runs. */
+  finishedAt: number | null;
 }
 
-export function buildRecord(exp: Export, request: StoredRequest): ExportRecord {
+export function buildRecord(exp: Export, request: StoredRequest, finishedAt: number | null): ExportRecord {
   return {
     version: 1,
+    finishedAt,
     export: exp.toJSON(),
     errorCode: exp.errorCode,
     request,
@@ -56,19 +59,22 @@ export function buildRecord(exp: Export, request: StoredRequest): ExportRecord {
  * or the new one, never a torn one: a temporary file, flushed to disk, renamed over the old.
  */
 export async function writeRecord(dir: string, record: ExportRecord): Promise<void> {
-  await mkdir(dir, { recursive: true });
+  // Not recursive: the data directory exists (checked at start), and a recursive mkdir reports
+  // a read-only file system as ENOENT, which would hide the cause.
+  await mkdir(dir).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'EEXIST') throw err; });
   const temp = join(dir, `${RECORD_FILE}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temp, 'w');
   try {
-    await handle.writeFile(`${JSON.stringify(record, null, 2)}\n`, 'utf8');
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    const handle = await open(temp, 'w');
+    try {
+      await handle.writeFile(`${JSON.stringify(record, null, 2)}\n`, 'utf8');
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
     await rename(temp, join(dir, RECORD_FILE));
   } catch (err) {
-    await rm(temp, { force: true });
+    // A full disk, say: the temporary goes, the record stays as it was.
+    await rm(temp, { force: true }).catch(() => undefined);
     throw err;
   }
 }
@@ -94,6 +100,7 @@ export function parseRecord(text: string, id: string): ExportRecord {
     warnings: Array.isArray(record.warnings) ? record.warnings.map(String) : [],
     renames: Array.isArray(record.renames) ? record.renames : [],
     errorCode: typeof record.errorCode === 'string' ? record.errorCode : null,
+    finishedAt: Number.isSafeInteger(record.finishedAt) ? record.finishedAt : null,
   };
 }
 

@@ -13,7 +13,7 @@ export interface RequestContext {
 }
 
 export interface Route {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   /** Path below API_BASE, e.g. `/tables/:ref/exports`. */
   path: string;
   handle(ctx: RequestContext): Promise<void>;

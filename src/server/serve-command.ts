@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 import { parseByteSize } from '../cli/size.js';
-import { createServer } from './index.js';
+import { createServer, DEFAULT_RETENTION_MS, ServerConfigError } from './index.js';
 
 const USAGE = `Usage: tabular-export serve --tables <dir> --data <dir> [--port 8080] [--host 127.0.0.1]
          [--concurrency <n>] [--token <token>] [--max-file-size <size>]
-         [--default-owner local] [--default-dataset default]
+         [--default-owner local] [--default-dataset default] [--allow-origin <origin>]…
+         [--retention 7d] [--drain-timeout 30s] [--max-connections 256]
 
   --tables       directory of the tables: Arrow IPC (.arrow, .arrows, .feather) and Parquet files
                  in <dir>/<owner>/<dataset>/, referenced as owner.dataset.table (the file name
@@ -18,16 +19,36 @@ const USAGE = `Usage: tabular-export serve --tables <dir> --data <dir> [--port 8
   --default-owner, --default-dataset
                  owner and dataset of the files directly in --tables (default local.default)
   --port         TCP port (default 8080; 0 picks a free one)
-  --host         address to listen on (default 127.0.0.1, this machine only)
+  --host         address to listen on (default 127.0.0.1, this machine only); any other
+                 address needs a token
   --concurrency  exports running at once; the others wait queued (default 2)
   --token        require "Authorization: Bearer <token>" on every request; the environment
                  variable TABULAR_EXPORT_TOKEN is read when the flag is absent, which keeps
-                 the token out of the process list
-Routes: see docs/SERVER.md. Stops on SIGINT or SIGTERM.`;
+                 the token out of the process list; without a token only requests to a
+                 loopback name (localhost, 127.0.0.1, [::1]) are answered
+  --allow-origin web origin (e.g. https://app.example.org) whose pages may call the API;
+                 repeatable; requests from any other origin get 403
+  --retention    delete finished exports (files and records) this long after they ended
+                 (e.g. 90m, 12h, 7d; default 7d; "never" keeps them)
+  --drain-timeout  on SIGINT/SIGTERM, how long downloads under way may go on (default 30s)
+  --max-connections  connections served at once (default 256)
+Routes: see docs/SERVER.md. Stops on SIGINT or SIGTERM: no new connections, running exports
+stopped (they run again at the next start), downloads under way finish within --drain-timeout.`;
 
 function fail(message: string): never {
   process.stderr.write(`tabular-export serve: ${message}\n\n${USAGE}\n`);
   process.exit(2);
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90m`, `12h`, `7d`, `30s`, `500ms` (a plain number is seconds) in ms. */
+function parseDuration(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  const ms = match ? Number(match[1]) * DURATION_UNITS[match[2] ?? 's'] : NaN;
+  if (!(ms > 0)) fail(`--${flag}: "${text}" is not a duration such as 30s, 15m, 12h or 7d`);
+  return ms;
 }
 
 function parseCount(flag: string, text: string | undefined, fallback: number, min: number, max: number): number {
@@ -52,6 +73,10 @@ export async function runServeCommand(argv: string[]): Promise<number> {
         'max-file-size': { type: 'string' },
         'default-owner': { type: 'string' },
         'default-dataset': { type: 'string' },
+        'allow-origin': { type: 'string', multiple: true },
+        retention: { type: 'string' },
+        'drain-timeout': { type: 'string' },
+        'max-connections': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -71,6 +96,13 @@ export async function runServeCommand(argv: string[]): Promise<number> {
     const name = values[flag];
     if (name !== undefined && !/^[A-Za-z0-9_]+$/.test(name)) fail(`--${flag}: "${name}" must be letters, digits and _`);
   }
+  const allowedOrigins = values['allow-origin'] ?? [];
+  for (const origin of allowedOrigins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) fail(`--allow-origin: "${origin}" is not an origin such as https://app.example.org`);
+  }
+  const retention = values.retention === 'never' ? Infinity : parseDuration('retention', values.retention, DEFAULT_RETENTION_MS);
+  const drainTimeout = parseDuration('drain-timeout', values['drain-timeout'], 30_000);
+  const maxConnections = parseCount('max-connections', values['max-connections'], 256, 1, 100_000);
 
   const log = (line: string): void => { process.stderr.write(`tabular-export serve: ${line}\n`); };
   let server;
@@ -79,11 +111,14 @@ export async function runServeCommand(argv: string[]): Promise<number> {
     server = createServer({
       tables: values.tables, data: values.data, concurrency, token, log, maxFileSize,
       defaultOwner: values['default-owner'], defaultDataset: values['default-dataset'],
+      allowedOrigins, retention, drainTimeout, maxConnections,
     });
     address = await server.listen(port, values.host ?? '127.0.0.1');
   } catch (err) {
     process.stderr.write(`tabular-export serve: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
+    // A configuration that cannot work (a data directory that cannot be written, no token on a
+    // public address) is a usage error; anything else (the port is taken) is a failure.
+    return err instanceof ServerConfigError ? 2 : 1;
   }
   const summary = server.restored;
   if (summary && summary.restored + summary.resumed > 0) {

@@ -1,6 +1,9 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Export, ExportJSON } from '../export/export.js';
+import type { Exporter } from '../export/exporter.js';
+import { describeCause } from '../sinks/target-error.js';
+import { isStoredPartIntact } from './part-files.js';
 import { parseRecord, buildRecord, restoreExport, RECORD_FILE, writeRecord, type ExportRecord, type StoredRequest } from './records.js';
 
 /** What a restarted server says of an unfinished export it cannot run again (its table is gone). */
@@ -25,6 +28,12 @@ interface Entry {
   /** When the last write began (ms), and the timer of a progress write put off until PROGRESS_WRITE_MS after it. */
   lastWrite: number;
   progressTimer: NodeJS.Timeout | null;
+  /** When the export ended (ms), for retention. */
+  finishedAt: number | null;
+  /** Why its record could not be written: the export is then shown failed with this (see fail). */
+  failure: string | null;
+  /** Set once deleted: no record is written any more. */
+  deleted: boolean;
 }
 
 export interface RestoreSummary {
@@ -52,7 +61,7 @@ export class ExportStore {
   private readonly entries = new Map<string, Entry>();
   private frozen = false;
 
-  constructor(readonly dataDir: string, private readonly log: (line: string) => void) {}
+  constructor(readonly dataDir: string, private readonly log: (line: string) => void, private readonly exporter?: Exporter) {}
 
   get(id: string): Export | undefined {
     return this.entries.get(id)?.exp;
@@ -66,6 +75,7 @@ export class ExportStore {
   view(id: string): ExportJSON | undefined {
     const entry = this.entries.get(id);
     if (!entry) return undefined;
+    if (entry.failure !== null) return { ...entry.exp.toJSON(), status: 'failed', errorMessage: entry.failure, size: null, fileCount: null };
     return entry.saved ?? entry.exp.toJSON();
   }
 
@@ -81,6 +91,7 @@ export class ExportStore {
     this.entries.set(exp.id, entry);
     exp.on('status', () => {
       this.clearProgressTimer(entry);
+      if (exp.finished) entry.finishedAt = Date.now();
       void this.persist(entry);
     });
     exp.on('progress', () => { this.persistProgress(entry); });
@@ -124,6 +135,7 @@ export class ExportStore {
       }
       const lost = record.export.status === 'completed' && !(await hasAllFiles(record, dir));
       const entry = newEntry(restoreExport(lost ? markLost(record) : record, dir), dir, record.request, !lost);
+      entry.finishedAt = record.finishedAt ?? Math.floor((await stat(join(dir, RECORD_FILE))).mtimeMs);
       this.entries.set(id, entry);
       summary.restored += 1;
       if (lost) await this.persist(entry);
@@ -140,8 +152,35 @@ export class ExportStore {
     exp.resumeFrom(record.export.percentCompleted);
     exp.markFailed(`${RESTART_MESSAGE}, and ${reason}`, 'SOURCE_FAILED');
     const entry = newEntry(exp, dir, record.request);
+    entry.finishedAt = Date.now();
     this.entries.set(exp.id, entry);
     await this.persist(entry);
+  }
+
+  /**
+   * Deletes a finished export: its record and files, and the Exporter's memory of it.
+   * 'unfinished' (nothing done) for an export still queued or running.
+   */
+  async delete(id: string): Promise<'deleted' | 'unfinished' | 'missing'> {
+    const entry = this.entries.get(id);
+    if (!entry) return 'missing';
+    if (!entry.exp.finished) return 'unfinished';
+    entry.deleted = true;
+    this.entries.delete(id);
+    this.clearProgressTimer(entry);
+    await this.written(id, entry);
+    this.exporter?.forget(id);
+    await rm(entry.dir, { recursive: true, force: true });
+    return 'deleted';
+  }
+
+  /** Deletes every export that ended more than `retention` ms ago (serve's retention). */
+  async expire(retention: number): Promise<string[]> {
+    const before = Date.now() - retention;
+    const old = [...this.entries.values()].filter((e) => e.exp.finished && e.finishedAt !== null && e.finishedAt <= before).map((e) => e.exp.id);
+    for (const id of old) await this.delete(id).catch((err: unknown) => this.log(`cannot delete expired export ${id}: ${String(err)}`));
+    if (old.length > 0) this.log(`deleted ${old.length} export(s) that ended more than ${Math.round(retention / 1000)} s ago`);
+    return old;
   }
 
   /** Stops writing records (a closing server leaves them as a crash would) and waits for writes under way. */
@@ -152,8 +191,7 @@ export class ExportStore {
   }
 
   /** Resolves once the export's record on disk is up to date (no write under way). */
-  async written(id: string): Promise<void> {
-    const entry = this.entries.get(id);
+  async written(id: string, entry = this.entries.get(id)): Promise<void> {
     while (entry?.writing) await entry.writing;
   }
 
@@ -188,23 +226,42 @@ export class ExportStore {
   }
 
   private async flush(entry: Entry): Promise<void> {
-    while (entry.dirty && !this.frozen) {
+    while (entry.dirty && !this.frozen && !entry.deleted && entry.failure === null) {
       entry.dirty = false;
       entry.lastWrite = Date.now();
-      const record = buildRecord(entry.exp, entry.request);
+      const record = buildRecord(entry.exp, entry.request, entry.finishedAt);
       try {
         await writeRecord(entry.dir, record);
         entry.saved = record.export;
       } catch (err) {
-        this.log(`cannot write the record of export ${entry.exp.id}: ${err instanceof Error ? err.message : String(err)}`);
+        this.log(`cannot write the record of export ${entry.exp.id} in ${entry.dir}: ${err instanceof Error ? err.message : String(err)}`);
+        await this.fail(entry, `the export's record cannot be written to the data directory: ${describeCause(err)}`);
       }
     }
+  }
+
+  /**
+   * An export whose record cannot be written (a full or read-only disk) could not survive a
+   * restart, nor be told apart from one cut short: it is stopped if it runs, its files are
+   * removed, and it is shown failed with the cause.
+   */
+  private async fail(entry: Entry, message: string): Promise<void> {
+    entry.failure = message;
+    entry.finishedAt ??= Date.now();
+    if (!entry.exp.finished) {
+      this.exporter?.cancel(entry.exp.id, message);
+      await entry.exp.done();
+    }
+    await removeAllBut(entry.dir, RECORD_FILE).catch(() => undefined);
   }
 }
 
 /** `onDisk`: the export is restored from its record, which holds it as it is. */
 function newEntry(exp: Export, dir: string, request: StoredRequest, onDisk = false): Entry {
-  return { exp, dir, request, dirty: false, writing: null, saved: onDisk ? exp.toJSON() : null, lastWrite: 0, progressTimer: null };
+  return {
+    exp, dir, request, dirty: false, writing: null, saved: onDisk ? exp.toJSON() : null, lastWrite: 0, progressTimer: null,
+    finishedAt: null, failure: null, deleted: false,
+  };
 }
 
 /** Temporaries of a record write cut short by a crash (the record itself is whole, see writeRecord). */
@@ -219,11 +276,10 @@ async function removeAllBut(dir: string, keep: string): Promise<void> {
   await Promise.all(names.filter((n) => n !== keep).map((n) => rm(join(dir, n), { recursive: true, force: true })));
 }
 
-/** A completed export's parts must all be there with their recorded sizes to be served again. */
+/** A completed export's parts must all be there, as regular files (not links) with their recorded sizes and MD5s, to be served again. */
 async function hasAllFiles(record: ExportRecord, dir: string): Promise<boolean> {
   for (const file of record.files) {
-    const size = await stat(join(dir, file.name)).then((s) => s.size, () => -1);
-    if (size !== file.size) return false;
+    if (!(await isStoredPartIntact(join(dir, file.name), file.size, file.md5))) return false;
   }
   return true;
 }
