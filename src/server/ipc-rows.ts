@@ -1,66 +1,56 @@
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { Message, MessageHeader } from 'apache-arrow';
-
-const MAGIC = 'ARROW1';
-/** Magic plus padding before the stream part of an IPC file. */
-const FILE_HEAD = 8;
-/** The legacy (pre-1.0) format had no continuation marker; a message length is never this large. */
-const CONTINUATION = -1;
+import { MessageHeader } from 'apache-arrow';
+import type { Schema } from 'apache-arrow';
+import { FILE_HEAD, hasFileMagic, readFileLayout } from '../sources/ipc-footer.js';
+import { fileReadAt } from '../sources/ipc-input.js';
+import { checkColumnLengths, ipcLabel, readMessageAt, sourceFailed, topLevelNodeCounts } from '../sources/ipc-messages.js';
 
 /**
  * The row count of an Arrow IPC stream (or of the stream part of an IPC file), read from the
  * record batch messages' metadata with small positioned reads; bodies are skipped, never read.
  * A stream has no footer, so this is the only way to give `numRows` in a table's base
- * representation without decoding the whole file. Null when the bytes do not parse as messages.
+ * representation without decoding the whole file.
+ *
+ * Every length is checked before it moves the reader (readMessageAt): metadata and body inside
+ * the file, never negative, so each message starts after the one before and the walk ends
+ * within size / 4 steps. A damaged file throws SOURCE_FAILED naming the file (not its path)
+ * and the byte; it once sent this loop back to offset 0 for ever on a negative body length.
  */
-export async function countIPCRows(path: string): Promise<number | null> {
-  const handle = await open(path, 'r');
+export async function countIPCRows(path: string): Promise<number> {
+  // Named as fromIPC names a path (either format), so both report a damaged table alike.
+  const label = ipcLabel('file', path);
+  let handle: FileHandle | null = null;
   try {
-    const size = (await handle.stat()).size;
-    const head = await readAt(handle, 0, FILE_HEAD);
-    let offset = head.toString('latin1', 0, MAGIC.length) === MAGIC ? FILE_HEAD : 0;
-    let rows = 0;
-    while (offset + 4 <= size) {
-      const prefix = await readAt(handle, offset, 8);
-      if (prefix.byteLength < 4) return null;
-      const first = prefix.readInt32LE(0);
-      const continued = first === CONTINUATION;
-      if (continued && prefix.byteLength < 8) return null;
-      const length = continued ? prefix.readInt32LE(4) : first;
-      if (length === 0) return rows; // end-of-stream marker
-      if (length < 0) return null;
-      const start = offset + (continued ? 8 : 4);
-      const metadata = await readAt(handle, start, length);
-      if (metadata.byteLength < length) return null;
-      const message = decodeMessage(metadata);
-      if (!message) return null;
-      if (message.headerType === MessageHeader.RecordBatch) {
-        rows += (message.header() as { length: number }).length;
-      }
-      offset = start + length + message.bodyLength;
+    handle = await open(path, 'r');
+    const file = handle;
+    const size = (await file.stat()).size;
+    const readAt = fileReadAt(file, size);
+    let offset = 0;
+    let end = size;
+    let topLevel: number[] | null = null;
+    if (hasFileMagic(await readAt(0, FILE_HEAD))) {
+      const layout = await readFileLayout(readAt, size, label);
+      end = layout.streamEnd;
+      topLevel = topLevelNodeCounts(layout.schema);
+      offset = FILE_HEAD;
     }
-    return offset === size ? rows : null; // a stream may end without its end-of-stream marker
+    let rows = 0;
+    // A stream may end without its end-of-stream marker; the file's footer may follow its marker.
+    while (offset < end) {
+      const found = await readMessageAt(readAt, offset, end, label);
+      if (found === null) break;
+      const { message } = found;
+      if (message.headerType === MessageHeader.Schema) topLevel = topLevelNodeCounts(message.header() as Schema);
+      // A batch counts the rows its columns hold, not just what its header says.
+      checkColumnLengths(message, topLevel, label, offset);
+      if (message.headerType === MessageHeader.RecordBatch) rows += (message.header() as { length: number }).length;
+      offset = found.next;
+    }
+    return rows;
+  } catch (err) {
+    throw sourceFailed(label, err);
   } finally {
-    await handle.close();
+    await handle?.close();
   }
-}
-
-function decodeMessage(bytes: Buffer): Message | null {
-  try {
-    return Message.decode(bytes);
-  } catch {
-    return null;
-  }
-}
-
-async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buffer = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return buffer.subarray(0, done);
 }

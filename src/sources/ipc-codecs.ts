@@ -1,5 +1,6 @@
+import { constants } from 'node:buffer';
 import { CompressionType, compressionRegistry } from 'apache-arrow';
-import { decompress as decompressZstd } from 'fzstd';
+import { decodeZstd } from './ipc-zstd.js';
 
 /**
  * Decoders for compressed Arrow IPC bodies (the IPC format's optional buffer compression):
@@ -10,8 +11,32 @@ import { decompress as decompressZstd } from 'fzstd';
  * is kept; only a missing decoder is added.
  */
 export function registerIPCDecoders(): void {
-  addDecoder(CompressionType.LZ4_FRAME, decodeLz4Frames);
-  addDecoder(CompressionType.ZSTD, (bytes) => aligned(decompressZstd(bytes)));
+  addDecoder(CompressionType.LZ4_FRAME, (bytes) => decodeLz4Frames(bytes, declaredLength(bytes)));
+  addDecoder(CompressionType.ZSTD, (bytes) => aligned(decodeZstd(bytes, declaredLength(bytes), maxDecodedLength(CompressionType.ZSTD, bytes.byteLength))));
+}
+
+/**
+ * The most bytes `compressedLength` bytes of `codec` can decode to: in LZ4 every further
+ * length byte adds at most 255 bytes; in zstd a 4-byte RLE block (3-byte header, one byte)
+ * stands for at most one 128 KiB block. Never more than the largest buffer Node can make. A
+ * buffer declaring more is damaged, and is refused before anything is allocated for it.
+ */
+export function maxDecodedLength(codec: CompressionType, compressedLength: number): number {
+  const ratio = codec === CompressionType.LZ4_FRAME ? 255 : 32_768;
+  return Math.min(constants.MAX_LENGTH, ratio * Math.max(compressedLength, 0) + 64);
+}
+
+/**
+ * The uncompressed length in front of a compressed buffer. apache-arrow's reader hands a codec
+ * the buffer after its 8-byte length prefix as a view into the message body (reader.ts
+ * `_decompressBuffers`), so the prefix is the 8 bytes before the view; ipc-stream-check.ts has
+ * checked it against `maxDecodedLength` as the body went by. Null when there are no 8 bytes
+ * before the view or they are out of range: then only the codec's own bound applies.
+ */
+function declaredLength(bytes: Uint8Array): number | null {
+  if (bytes.byteOffset < 8) return null;
+  const value = new DataView(bytes.buffer, bytes.byteOffset - 8, 8).getBigInt64(0, true);
+  return value >= 0n && value <= BigInt(constants.MAX_LENGTH) ? Number(value) : null;
 }
 
 /** The reader views decoded buffers as typed arrays (BigInt64Array needs 8-byte alignment). */
@@ -38,19 +63,20 @@ function corrupt(what: string): Error {
   return new Error(`corrupt LZ4 frame: ${what}`);
 }
 
-/** The decoded bytes as they grow (the frame rarely says its content size). */
+/** The decoded bytes as they grow (the frame rarely says its content size), never past `limit`. */
 class Output {
   bytes: Uint8Array;
   length = 0;
 
-  constructor(capacity: number) {
-    this.bytes = new Uint8Array(Math.max(capacity, 64));
+  constructor(capacity: number, readonly limit: number) {
+    this.bytes = new Uint8Array(Math.min(Math.max(capacity, 64), limit));
   }
 
+  /** Room for `extra` more bytes, or as many as the limit leaves (the caller checks what it writes against the limit). */
   reserve(extra: number): void {
-    const needed = this.length + extra;
+    const needed = Math.min(this.length + extra, this.limit);
     if (needed <= this.bytes.length) return;
-    const grown = new Uint8Array(Math.max(needed, this.bytes.length * 2));
+    const grown = new Uint8Array(Math.min(Math.max(needed, this.bytes.length * 2), this.limit));
     grown.set(this.bytes.subarray(0, this.length));
     this.bytes = grown;
   }
@@ -60,11 +86,14 @@ class Output {
  * Decodes one or more concatenated LZ4 frames (LZ4 frame format 1.6.x): independent or linked
  * blocks, optional block and content checksums (skipped, not verified), optional content size,
  * skippable frames. Every length and offset is checked against the input, so a damaged frame
- * throws instead of yielding wrong bytes.
+ * throws instead of yielding wrong bytes. With `expected` (the Arrow buffer's declared length)
+ * the output must be exactly that long and is never allowed to grow past it; without, it is
+ * bounded by what LZ4 can make of the input at all.
  */
-export function decodeLz4Frames(input: Uint8Array): Uint8Array {
+export function decodeLz4Frames(input: Uint8Array, expected: number | null = null): Uint8Array {
   const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
-  const out = new Output(input.length * 3);
+  const limit = expected ?? maxDecodedLength(CompressionType.LZ4_FRAME, input.length);
+  const out = new Output(input.length * 3, limit);
   let pos = 0;
   const need = (n: number, what: string): void => {
     if (pos + n > input.length) throw corrupt(`the input ends inside ${what}`);
@@ -94,8 +123,9 @@ export function decodeLz4Frames(input: Uint8Array): Uint8Array {
     pos += 2; // FLG, BD
     if (contentSize) {
       need(9, 'the frame descriptor');
-      const size = Number(view.getBigUint64(pos, true));
-      out.reserve(size);
+      const size = view.getBigUint64(pos, true);
+      if (size > BigInt(limit - out.length)) throw corrupt(`a frame's content size ${size} exceeds the ${limit} bytes the buffer can hold`);
+      out.reserve(Number(size));
       pos += 8;
     }
     pos += 1; // header checksum
@@ -108,6 +138,7 @@ export function decodeLz4Frames(input: Uint8Array): Uint8Array {
       if (size > blockMax) throw corrupt(`a block of ${size} bytes in a frame of blocks of at most ${blockMax}`);
       need(size + (blockChecksums ? 4 : 0), 'a block');
       if (word & 0x80000000) {
+        if (size > limit - out.length) throw corrupt(`the output exceeds the ${limit} bytes the buffer can hold`);
         out.reserve(size);
         out.bytes.set(input.subarray(pos, pos + size), out.length);
         out.length += size;
@@ -121,17 +152,19 @@ export function decodeLz4Frames(input: Uint8Array): Uint8Array {
       pos += 4;
     }
   } while (pos < input.length);
+  if (expected !== null && out.length !== expected) throw corrupt(`decodes to ${out.length} bytes, not the ${expected} its buffer declares`);
   return out.length === out.bytes.length ? out.bytes : out.bytes.slice(0, out.length);
 }
 
 /** Decodes the LZ4 block at input[start..end) onto the end of `out`; matches may reach into earlier blocks. */
 function decodeBlock(input: Uint8Array, start: number, end: number, out: Output, blockMax: number): void {
-  // A decoded block is at most blockMax bytes: reserving that at once keeps the loop free of
-  // capacity checks; each copy only checks it stays within the block's bound.
+  // A decoded block is at most blockMax bytes (and never past the output's limit): reserving
+  // that at once keeps the loop free of capacity checks; each copy only checks it stays within
+  // that bound.
   out.reserve(blockMax);
   const bytes = out.bytes;
   let to = out.length;
-  const limit = to + blockMax;
+  const limit = Math.min(to + blockMax, out.limit);
   let pos = start;
   for (;;) {
     if (pos >= end) throw corrupt('a block ends without its last literals');
@@ -146,7 +179,7 @@ function decodeBlock(input: Uint8Array, start: number, end: number, out: Output,
       } while (more === 255);
     }
     if (pos + literals > end) throw corrupt('literals run past their block');
-    if (to + literals > limit) throw corrupt('a block decodes to more than its maximum size');
+    if (to + literals > limit) throw corrupt('a block decodes to more than its maximum size or than its buffer declares');
     if (literals < 32) {
       for (let k = 0; k < literals; k++) bytes[to + k] = input[pos + k];
     } else {
@@ -168,7 +201,7 @@ function decodeBlock(input: Uint8Array, start: number, end: number, out: Output,
         length += more;
       } while (more === 255);
     }
-    if (to + length > limit) throw corrupt('a block decodes to more than its maximum size');
+    if (to + length > limit) throw corrupt('a block decodes to more than its maximum size or than its buffer declares');
     let from = to - offset;
     if (length >= 32 && offset >= length) {
       bytes.copyWithin(to, from, from + length);

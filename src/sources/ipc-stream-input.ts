@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { tempName } from '../temp-files.js';
-import { FILE_HEAD, countedInput, hasFileMagic, openPathInput, startsWithSchema } from './ipc-input.js';
-import type { ByteInput, ReadAt } from './ipc-input.js';
+import { FILE_HEAD, hasFileMagic, startsWithSchema } from './ipc-footer.js';
+import { checkedChunks, countBytes, openPathInput } from './ipc-input.js';
+import type { ByteInput } from './ipc-input.js';
+import type { ReadAt } from './ipc-messages.js';
 
 /** Holds the first bytes of a stream while they are inspected, then hands on everything. */
 class Peeker {
@@ -59,13 +61,18 @@ function destroyStream(readable: NodeJS.ReadableStream): void {
  * the footer (arrow-js) cannot be read front to back, so it is first copied to a temporary file
  * in `tempDir` and read from there: the cost is disk, never memory.
  */
-export async function openStreamInput(readable: NodeJS.ReadableStream, tempDir: string): Promise<ByteInput> {
-  const counted = countedInput(readable, null, 0, null, null, async () => destroyStream(readable));
-  const peeker = new Peeker(counted.chunks[Symbol.asyncIterator]());
+export async function openStreamInput(readable: NodeJS.ReadableStream, tempDir: string, label: string): Promise<ByteInput> {
+  const counted = countBytes(readable, 0, async () => destroyStream(readable));
+  const peeker = new Peeker(counted.chunks);
+  /** The stream from byte `from` on, its messages checked; its length is unknown until it ends. */
+  const streamFrom = (from: number): ByteInput => ({
+    ...counted, totalBytes: null, numRows: null,
+    chunks: checkedChunks(null, peeker.rest(from), { label, start: from, end: null }),
+  });
   try {
-    if (!hasFileMagic(await peeker.atLeast(FILE_HEAD))) return { ...counted, chunks: peeker.rest(0) };
+    if (!hasFileMagic(await peeker.atLeast(FILE_HEAD))) return streamFrom(0);
     const readAt: ReadAt = async (offset, length) => (await peeker.atLeast(offset + length)).subarray(offset, offset + length);
-    if (await startsWithSchema(readAt, FILE_HEAD)) return { ...counted, chunks: peeker.rest(FILE_HEAD) };
+    if (await startsWithSchema(readAt, FILE_HEAD)) return streamFrom(FILE_HEAD);
   } catch (err) {
     await counted.close();
     throw err;
@@ -79,5 +86,5 @@ export async function openStreamInput(readable: NodeJS.ReadableStream, tempDir: 
     await remove();
     throw err;
   }
-  return openPathInput(path, remove);
+  return openPathInput(path, label, remove);
 }

@@ -1,10 +1,12 @@
 import { tmpdir } from 'node:os';
 import { RecordBatchReader } from 'apache-arrow';
 import type { AsyncRecordBatchFileReader, AsyncRecordBatchStreamReader, RecordBatch } from 'apache-arrow';
-import { ExportError, toExportError } from '../errors.js';
+import { ExportError } from '../errors.js';
 import { guardOpen, nameOfPath } from './batches.js';
+import { checkBatch } from './ipc-batch-check.js';
 import { registerIPCDecoders } from './ipc-codecs.js';
 import { openBufferInput, openPathInput } from './ipc-input.js';
+import { ipcLabel, sourceFailed } from './ipc-messages.js';
 import { openStreamInput } from './ipc-stream-input.js';
 import type { ByteInput } from './ipc-input.js';
 import type { BatchSource, OpenedSource } from './types.js';
@@ -27,10 +29,16 @@ type AsyncReader = AsyncRecordBatchFileReader | AsyncRecordBatchStreamReader;
  * one-shot stream of such a file is copied to `tempDir` first (see ipc-stream-input.ts).
  * Paths and buffers are reopenable; a stream is not. Compressed bodies (LZ4 frame, ZSTD: what
  * pyarrow's Feather writer makes by default) are decoded batch by batch (ipc-codecs.ts).
+ *
+ * A damaged input fails with SOURCE_FAILED, at once and naming the file by its name (never its
+ * directory: messages reach API clients) and the byte: every length is checked before it is
+ * used (ipc-messages.ts, ipc-stream-check.ts, ipc-footer.ts) and every batch against its
+ * buffers (ipc-batch-check.ts), so no corrupt file makes a reader loop, hang or allocate
+ * what the file cannot hold.
  */
 export function fromIPC(input: IPCInput, options: FromIPCOptions = {}): BatchSource {
   const reopenable = typeof input === 'string' || input instanceof Uint8Array;
-  const label = typeof input === 'string' ? `Arrow IPC file ${input}` : input instanceof Uint8Array ? 'Arrow IPC buffer' : 'Arrow IPC stream';
+  const label = typeof input === 'string' ? ipcLabel('file', input) : ipcLabel(input instanceof Uint8Array ? 'buffer' : 'stream');
   const claim = guardOpen(reopenable, `the ${label}`);
   return {
     reopenable,
@@ -45,11 +53,11 @@ export function fromIPC(input: IPCInput, options: FromIPCOptions = {}): BatchSou
 
 async function openInput(input: IPCInput, label: string, tempDir: string): Promise<ByteInput> {
   try {
-    if (typeof input === 'string') return await openPathInput(input);
-    if (input instanceof Uint8Array) return await openBufferInput(input);
-    return await openStreamInput(input, tempDir);
+    if (typeof input === 'string') return await openPathInput(input, label);
+    if (input instanceof Uint8Array) return await openBufferInput(input, label);
+    return await openStreamInput(input, tempDir, label);
   } catch (err) {
-    throw toExportError(err, 'SOURCE_FAILED', `cannot read ${label}`);
+    throw sourceFailed(label, err);
   }
 }
 
@@ -64,16 +72,20 @@ async function openReader(input: ByteInput, label: string): Promise<OpenedSource
     if ((reader.schema as unknown) == null) throw new ExportError('SOURCE_FAILED', `${label} is empty: it holds no Arrow schema`);
   } catch (err) {
     await input.close();
-    throw toExportError(err, 'SOURCE_FAILED', `cannot read ${label}`);
+    throw sourceFailed(label, err);
   }
   let finished = false;
   let closed = false;
   async function* readBatches(): AsyncGenerator<RecordBatch, void, undefined> {
+    let index = 0;
     try {
-      for await (const batch of reader) yield batch;
+      for await (const batch of reader) {
+        checkBatch(batch, label, index++);
+        yield batch;
+      }
       finished = true;
     } catch (err) {
-      throw toExportError(err, 'SOURCE_FAILED', `cannot read ${label}`);
+      throw sourceFailed(label, err);
     } finally {
       await input.close();
     }

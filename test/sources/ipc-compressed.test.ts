@@ -89,7 +89,8 @@ describe('compressed Arrow IPC input (written by pyarrow)', () => {
     const exp = await exportTable(fromIPC(path), { format: 'csv', out, name: 'broken' });
     expect(exp.status).toBe('failed');
     expect(exp.errorCode).toBe('SOURCE_FAILED');
-    expect(exp.errorMessage).toContain(path);
+    expect(exp.errorMessage).toContain('Arrow IPC file broken.arrows');
+    expect(exp.errorMessage).not.toContain(dir);
     expect(await listDir(out)).toEqual([]);
   });
 });
