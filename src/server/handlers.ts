@@ -53,7 +53,9 @@ async function findTable(app: App, ref: string): Promise<TableInfo> {
   try {
     return await app.catalog.describe(matches[0]);
   } catch (err) {
-    throw new HttpError(500, `cannot read table "${matches[0].name}": ${err instanceof Error ? err.message : String(err)}`);
+    // A file that does not parse is the table's fault (422); anything else is the server's (500).
+    const status = err instanceof ExportError && err.code === 'SOURCE_FAILED' ? 422 : 500;
+    throw new HttpError(status, `cannot read table "${matches[0].name}": ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
