@@ -140,6 +140,22 @@ export function openPartOutput(dest: Writable, options: PartOutputOptions): Part
   };
 }
 
+/**
+ * `inner` with another close(), the rest passed through: how a target learns that a part is
+ * finished (to forget it) or adds a step after it (a copy out of a temporary file).
+ */
+export function withClose(inner: PartOutput, close: (patches: readonly Patch[]) => Promise<PartResult>): PartOutput {
+  return {
+    get bytesWritten() { return inner.bytesWritten; },
+    get fileBytes() { return inner.fileBytes; },
+    get expectedBytes() { return inner.expectedBytes; },
+    flush: () => inner.flush(),
+    write: (bytes: Uint8Array) => inner.write(bytes),
+    destroy: (err: Error) => inner.destroy(err),
+    close,
+  };
+}
+
 export async function applyPatches(path: string, patches: readonly Patch[]): Promise<void> {
   const handle = await open(path, 'r+');
   try {

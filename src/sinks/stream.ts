@@ -1,14 +1,20 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, type WriteStream } from 'node:fs';
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExportError } from '../errors.js';
-import type { Patch } from '../formats/protocol.js';
 import { tempName } from '../temp-files.js';
-import { openPartOutput, type PartOutput, type PartResult } from './part-output.js';
+import { openPartOutput, withClose, type PartOutput } from './part-output.js';
 import { describeCause, targetFailed } from './target-error.js';
 import type { FileTarget, PartSpec } from './target.js';
+
+/** A part being written: the caller's stream, our output once made, and the temporary file of a patched part. */
+interface WritingPart {
+  dest: Writable;
+  output?: PartOutput;
+  file?: WriteStream;
+}
 
 /** Opens the destination of one part (e.g. an object-store upload stream). */
 export type OpenWritable = (part: { index: number; extension: string }) => Writable | Promise<Writable>;
@@ -20,8 +26,11 @@ export type OpenWritable = (part: { index: number; extension: string }) => Writa
  * copied out when complete; every other part goes straight on.
  */
 export class StreamTarget implements FileTarget {
-  private readonly streams: Writable[] = [];
-  private readonly outputs: PartOutput[] = [];
+  /**
+   * Parts being written: the caller's stream, and our output once made. A closed part is
+   * forgotten, so memory does not grow with the part count (issue #11).
+   */
+  private readonly writing = new Set<WritingPart>();
   private tempDir: string | null = null;
   /** Set by abort(): a part opened after it is given up at once. */
   private aborted = false;
@@ -38,41 +47,40 @@ export class StreamTarget implements FileTarget {
     } catch (err) {
       throw targetFailed(`opening ${name}`, err);
     }
-    this.streams.push(dest);
     if (this.aborted) {
       // Given after the export stopped: abort() has passed this stream by.
       quietlyDestroy(dest, new Error('the export stopped'));
       throw targetFailed(`opening ${name}`, new Error('the export stopped'));
     }
+    const part: WritingPart = { dest };
+    this.writing.add(part);
     if (!spec.patchable) {
       const output = openPartOutput(dest, { gzip, name });
-      this.outputs.push(output);
-      return output;
+      part.output = output;
+      return withClose(output, async (patches) => {
+        const result = await output.close(patches);
+        this.writing.delete(part);
+        return result;
+      });
     }
     const opening = this.openTemp(spec);
     this.opening = opening.then(() => undefined, () => undefined);
     const temp = await opening;
     // Until the copy at close, failures are the temporary file's: say so.
-    const inner = openPartOutput(temp.handle.createWriteStream(), { gzip, name: `${name} in the temporary directory`, patchPath: temp.path });
-    this.outputs.push(inner);
-    return {
-      get bytesWritten() { return inner.bytesWritten; },
-      get fileBytes() { return inner.fileBytes; },
-      get expectedBytes() { return inner.expectedBytes; },
-      flush: () => inner.flush(),
-      write: (bytes: Uint8Array) => inner.write(bytes),
-      destroy: (err: Error) => inner.destroy(err),
-      async close(patches: readonly Patch[]): Promise<PartResult> {
-        const result = await inner.close(patches);
-        try {
-          await pipeline(createReadStream(temp.path), dest);
-          await rm(temp.path, { force: true });
-        } catch (err) {
-          throw targetFailed(`writing ${name}`, err);
-        }
-        return result;
-      },
-    };
+    part.file = temp.handle.createWriteStream();
+    const inner = openPartOutput(part.file, { gzip, name: `${name} in the temporary directory`, patchPath: temp.path });
+    part.output = inner;
+    return withClose(inner, async (patches) => {
+      const result = await inner.close(patches);
+      try {
+        await pipeline(createReadStream(temp.path), dest);
+        await rm(temp.path, { force: true });
+      } catch (err) {
+        throw targetFailed(`writing ${name}`, err);
+      }
+      this.writing.delete(part);
+      return result;
+    });
   }
 
   /**
@@ -104,8 +112,14 @@ export class StreamTarget implements FileTarget {
   async abort(err: Error): Promise<void> {
     this.aborted = true;
     await this.opening;
-    for (const output of this.outputs) output.destroy(err);
-    for (const s of this.streams) quietlyDestroy(s, err);
+    const parts = [...this.writing];
+    this.writing.clear();
+    await Promise.all(parts.map(async ({ dest, output, file }) => {
+      output?.destroy(err);
+      quietlyDestroy(dest, err);
+      // The temporary file's descriptor is ours: released before abort() resolves.
+      if (file && !file.closed) await new Promise<void>((resolve) => file.once('close', () => resolve()));
+    }));
     await this.removeTemp();
   }
 
