@@ -8,6 +8,8 @@ export type ExportErrorCode =
   | 'VALUE_OUT_OF_RANGE'
   | 'STRING_TOO_LONG'
   | 'TOO_MANY_VARIABLES'
+  /** The export would need more files than MAX_PARTS (src/sinks/limits.ts). */
+  | 'TOO_MANY_PARTS'
   | 'INVALID_OPTION'
   | 'UNKNOWN_FORMAT'
   | 'SOURCE_FAILED'

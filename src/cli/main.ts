@@ -6,6 +6,7 @@ import { availableFormats } from '../formats/registry.js';
 import { fromIPC, fromParquet } from '../sources/index.js';
 import type { BatchSource } from '../sources/types.js';
 import { runServeCommand } from '../server/serve-command.js';
+import { MIN_MAX_FILE_SIZE } from '../sinks/limits.js';
 import { ProgressBar } from './progress-bar.js';
 import { formatBytes, parseByteSize } from './size.js';
 
@@ -15,7 +16,7 @@ const USAGE = `Usage: tabular-export <input.arrow|.arrows|.feather|.parquet|-> -
 
   --format             ${availableFormats().join(', ')} (ndjson = jsonl)
   --out                directory for the files (created if missing)
-  --max-file-size      start a new file once one reaches this size (KB/MB/GB = 1000^n, KiB/MiB/GiB = 1024^n)
+  --max-file-size      start a new file once one reaches this size, at least 1MiB (KB/MB/GB = 1000^n, KiB/MiB/GiB = 1024^n)
   --max-rows-per-file  at most this many rows per file
   --name               table name (default: the input file's name without its extension); names the files
   --gzip               csv/jsonl: write .csv.gz / .jsonl.gz
@@ -37,6 +38,13 @@ function sourceOf(input: string): BatchSource {
   if (ext === '.parquet') return fromParquet(input);
   if (ext === '.arrow' || ext === '.arrows' || ext === '.feather' || ext === '.ipc') return fromIPC(input);
   return fail(`cannot tell the input's kind from "${ext}": use .arrow, .arrows, .feather or .parquet`);
+}
+
+/** --max-file-size in bytes: a size (size.ts) of at least MIN_MAX_FILE_SIZE, as Exporter.create asks. */
+function fileSizeOption(text: string): number {
+  const bytes = parseByteSize(text) ?? fail(`--max-file-size: "${text}" is not a size`);
+  if (bytes < MIN_MAX_FILE_SIZE) fail(`--max-file-size: "${text}" is below the smallest allowed, 1MiB (${MIN_MAX_FILE_SIZE} bytes); to split into smaller parts, use --max-rows-per-file`);
+  return bytes;
 }
 
 const OPTIONS = {
@@ -68,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
   if (!values.format) fail('--format is required');
   if (!values.out) fail('--out is required');
   const input = positionals[0];
-  const maxFileSize = values['max-file-size'] === undefined ? undefined : parseByteSize(values['max-file-size']) ?? fail(`--max-file-size: "${values['max-file-size']}" is not a size`);
+  const maxFileSize = values['max-file-size'] === undefined ? undefined : fileSizeOption(values['max-file-size']);
   const rowsText = values['max-rows-per-file'];
   const maxRowsPerFile = rowsText === undefined ? undefined : /^\d+$/.test(rowsText) && Number(rowsText) > 0 ? Number(rowsText) : fail(`--max-rows-per-file: "${rowsText}" is not a positive integer`);
   const name = values.name ?? (input === '-' ? 'stdin' : basename(input, extname(input)));

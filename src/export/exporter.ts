@@ -8,6 +8,7 @@ import { encoderFor, resolveFormat, type FormatOptions } from '../formats/regist
 import { Progress } from '../pipeline/progress.js';
 import { runPipeline, type ExportedFile } from '../pipeline/run.js';
 import { DirectoryTarget } from '../sinks/directory.js';
+import { checkMaxFileSize } from '../sinks/limits.js';
 import { StreamTarget, type OpenWritable } from '../sinks/stream.js';
 import type { FileTarget } from '../sinks/target.js';
 import { toBatchSource } from '../sources/index.js';
@@ -30,9 +31,13 @@ export interface ExportRequest extends FormatOptions {
   name?: string;
   /** The platform's base representation of the table, shown in the Export resource. */
   tableBase?: TableBase;
-  /** Roll to a new file once a file reaches this many bytes (splittable formats only). */
+  /**
+   * Roll to a new file once a file reaches this many bytes (splittable formats only); at least
+   * MIN_MAX_FILE_SIZE, 1 MiB. An export has at most MAX_PARTS (100,000) files, else it fails
+   * TOO_MANY_PARTS.
+   */
   maxFileSize?: number;
-  /** At most this many rows per file (splittable formats only). */
+  /** At most this many rows per file (splittable formats only); the MAX_PARTS cap holds here too. */
   maxRowsPerFile?: number;
   signal?: AbortSignal;
   id?: string;
@@ -242,6 +247,10 @@ function checkResume(request: ExportRequest, format: string): void {
   }
 }
 
+/**
+ * Sizes are positive integers, and maxFileSize at least MIN_MAX_FILE_SIZE (1 MiB), for every
+ * format: a request is valid or not whatever the format it names (dta and sav ignore the split).
+ */
 function checkSizes(request: ExportRequest, format: string): void {
   for (const key of ['maxFileSize', 'maxRowsPerFile'] as const) {
     const value = request[key];
@@ -249,6 +258,8 @@ function checkSizes(request: ExportRequest, format: string): void {
       throw new ExportError('INVALID_OPTION', `${key} must be a positive integer, got ${String(value)}`, { format });
     }
   }
+  const floor = request.maxFileSize === undefined ? null : checkMaxFileSize(request.maxFileSize, format);
+  if (floor) throw floor;
 }
 
 /** Runs one export to its end and returns it (completed, failed or cancelled; never throws for those). */

@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { ExportError, toExportError } from '../errors.js';
 import type { FormatEncoder, PreparedEncoder, Rename } from '../formats/protocol.js';
 import { SplittingSink, type FinishedPart } from '../sinks/splitting.js';
+import { checkPartCount } from '../sinks/limits.js';
 import { isSystemError, targetFailed } from '../sinks/target-error.js';
 import { partNames, type FileTarget } from '../sinks/target.js';
 import type { Spool } from '../sources/spool.js';
@@ -28,6 +29,8 @@ export interface PipelineRequest<Options> {
   target: FileTarget;
   maxFileSize?: number;
   maxRowsPerFile?: number;
+  /** The most parts allowed: MAX_PARTS unless a test lowers it (SplitOptions.maxParts). */
+  maxParts?: number;
   signal: AbortSignal;
   progress: Progress;
   /** Where a one-shot source is spooled when the format needs a first pass. */
@@ -77,6 +80,7 @@ export async function runPipeline<Options>(req: PipelineRequest<Options>): Promi
     let table: Table = req.table ? { ...req.table } : tableFromSchema(schema as Schema, req.tableName, opened.numRows);
     if (table.numRows === undefined && opened.numRows !== null) table.numRows = opened.numRows;
     validateTable(table, format);
+    checkPartCount(table.numRows, req.maxRowsPerFile, req.maxParts);
     let batches: AsyncIterable<RecordBatch> = replay(first, iterator);
     if (needsFirstPass(table, caps.needsRowCount, caps.needsStatistics)) {
       const pass = await runFirstPass(table, batches, req.source, req.tempDir, req.signal, format);
@@ -99,6 +103,7 @@ export async function runPipeline<Options>(req: PipelineRequest<Options>): Promi
       patchable: prepared.patchesHeader ?? caps.patchesHeader,
       maxFileSize: req.maxFileSize ?? caps.defaultMaxFileSize,
       maxRowsPerFile: req.maxRowsPerFile,
+      maxParts: req.maxParts,
     }, req.progress);
     const positioned = positionBatches(batches, table, format);
     await pipeline(Readable.from(positioned, { objectMode: true, highWaterMark: 1 }), sink, { signal: req.signal });

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import type { FileEncoder, PreparedEncoder } from '../formats/protocol.js';
 import type { Progress } from '../pipeline/progress.js';
 import type { PartOutput } from './part-output.js';
+import { MAX_PARTS, tooManyParts } from './limits.js';
 import { inPart } from './target-error.js';
 import { partName, type FileTarget } from './target.js';
 
@@ -19,6 +20,8 @@ export interface SplitOptions {
   maxFileSize?: number;
   /** Hard cap on rows per file: batches are sliced to honour it exactly. */
   maxRowsPerFile?: number;
+  /** The most parts allowed (default MAX_PARTS; lower only in tests, where 100,001 parts take too long). */
+  maxParts?: number;
 }
 
 export interface FinishedPart {
@@ -211,6 +214,8 @@ export class SplittingSink extends Writable {
   }
 
   private async beginPart(index: number): Promise<OpenPart> {
+    const limit = this.options.maxParts ?? MAX_PARTS;
+    if (index >= limit) throw tooManyParts(`needs more: part ${index + 1} was about to be opened`, limit);
     const { base, extension, gzip, patchable } = this.options;
     const output = await this.target.openPart({ index, extension, gzip, patchable, name: partName(base, extension, index) });
     this.progress.trackOpenFile(() => output.fileBytes);

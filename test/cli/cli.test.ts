@@ -46,11 +46,12 @@ describe('tabular-export CLI', () => {
 
   it('splits with --max-rows-per-file, accepts --max-file-size with a unit, names parts by number and keeps --name', async () => {
     const out = await tempDir();
-    const run = await runCli([SAMPLE, '--format', 'jsonl', '--out', out, '--max-rows-per-file', '300', '--max-file-size', '100KB', '--name', 'wave 1/2', '--json']);
+    // 1MiB, the smallest --max-file-size allowed (issue #11; was 100KB): with a unit, as before.
+    const run = await runCli([SAMPLE, '--format', 'jsonl', '--out', out, '--max-rows-per-file', '300', '--max-file-size', '1MiB', '--name', 'wave 1/2', '--json']);
     expect(run.code).toBe(0);
     const exp = JSON.parse(run.stdout);
     const files = await readdir(out);
-    // 1,000 rows of about 260 bytes: 300 rows (78 kB) come before 100 kB, so parts of 300, 300, 300, 100.
+    // 1,000 rows of about 260 bytes: 300 rows (78 kB) come before 1 MiB, so parts of 300, 300, 300, 100.
     expect(exp.fileCount).toBe(4);
     expect(files).toEqual(Array.from({ length: exp.fileCount }, (_, i) => `wave 1_2-${String(i).padStart(6, '0')}.jsonl`));
     expect(exp.table.name).toBe('wave 1/2');
@@ -80,6 +81,20 @@ describe('tabular-export CLI', () => {
     const size = await runCli([SAMPLE, '--format', 'csv', '--out', '/tmp', '--max-file-size', 'lots']);
     expect(size.code).toBe(2);
     expect(size.stderr).toContain('--max-file-size: "lots" is not a size');
+  });
+
+  it('exits 2 for a --max-file-size below 1MiB, naming the floor, and writes nothing (issue #11)', async () => {
+    const out = join(await tempDir(), 'never');
+    for (const size of ['1', '1000KB', '1048575']) {
+      const run = await runCli([SAMPLE, '--format', 'csv', '--out', out, '--max-file-size', size]);
+      expect(run.code, size).toBe(2);
+      expect(run.stderr, size).toContain(`--max-file-size: "${size}" is below the smallest allowed, 1MiB (1048576 bytes); to split into smaller parts, use --max-rows-per-file`);
+      expect(run.stderr, size).toContain('Usage:');
+    }
+    expect(existsSync(out)).toBe(false);
+    const floor = await runCli([SAMPLE, '--format', 'csv', '--out', out, '--max-file-size', '1048576']);
+    expect(floor.code).toBe(0);
+    expect(await readdir(out)).toEqual(['survey.csv']);
   });
 
   it('exits 2 with usage for an unknown option or a missing value (was a raw TypeError and exit 1)', async () => {

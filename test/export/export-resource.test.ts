@@ -62,6 +62,25 @@ describe('Export resource', () => {
     expect(() => exporter.create(fromBatches([]), { format: 'csv', out: '/tmp', maxRowsPerFile: 1.5 })).toThrow(/maxRowsPerFile/);
   });
 
+  it.each(['csv', 'parquet', 'dta'])('refuses a maxFileSize below 1 MiB with INVALID_OPTION naming the floor, for %s too (issue #11)', async (format) => {
+    const exporter = new Exporter();
+    for (const maxFileSize of [1, 40_000, 2 ** 20 - 1]) {
+      let error: unknown;
+      try {
+        exporter.create(fromBatches([]), { format, out: '/nonexistent-dir-never-created', maxFileSize });
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(ExportError);
+      expect((error as ExportError).code).toBe('INVALID_OPTION');
+      expect((error as ExportError).message).toBe(`${format}: maxFileSize must be at least 1048576 bytes (1 MiB), got ${maxFileSize}; to split into smaller parts, use maxRowsPerFile`);
+    }
+    expect(exporter.list()).toEqual([]);
+    // The floor itself is allowed, and maxRowsPerFile has none.
+    const allowed = exporter.create(fromBatches(idBatches([3])), { format, out: await tempDir(), name: 'ids', maxFileSize: 2 ** 20, maxRowsPerFile: 1 });
+    expect((await allowed.done()).status).toBe('completed');
+  });
+
   it.each([
     ['csv', { csv: { delimiter: ';;' } }, /delimiter must be a single character/],
     ['jsonl', { jsonl: { gzip: 'yes' } }, /gzip must be true or false/],
@@ -88,7 +107,8 @@ describe('Export resource', () => {
   });
 
   it.each(['dta', 'sav'])('%s is one file whatever the split options, and the export says they were ignored', async (format) => {
-    const exp = await exportTable(fromBatches(idBatches([5, 5])), { format, out: await tempDir(), name: 'ids', maxFileSize: 100, maxRowsPerFile: 2 });
+    // maxFileSize at the 1 MiB floor (was 100): the point is that the options are ignored, and said so.
+    const exp = await exportTable(fromBatches(idBatches([5, 5])), { format, out: await tempDir(), name: 'ids', maxFileSize: 2 ** 20, maxRowsPerFile: 2 });
     expect(exp.status).toBe('completed');
     expect(exp.fileCount).toBe(1);
     expect(exp.files[0].rows).toBe(10);

@@ -15,6 +15,7 @@ import type { Fixture } from '../fixtures/tables.js';
 import { defineFixture, makeBatches, type SourceValue } from '../fixtures/build.js';
 import { ALL_FIXTURES, mediumRandom, schemaTypes, unevenBatches } from '../fixtures/tables.js';
 import { READERS_BY_FORMAT, expectReadBackMatches, readBack } from '../helpers/readers.js';
+import { largeRandom } from './large-random.js';
 
 type Codec = NonNullable<AvroOptions['codec']>;
 const CODECS: Codec[] = ['deflate', 'null', 'snappy'];
@@ -64,27 +65,30 @@ describe.each(CODECS)('avro (%s) round trip, judged by fastavro', (codec) => {
   }, 180_000);
 
   it.concurrent('split by maxFileSize: every part is a standalone file with the same schema', async () => {
-    // Small blocks, so the 40 kB threshold is crossed many times (blocks span batches).
-    const files = await exportFixture(mediumRandom, `${codec}-size`, { codec, blockRows: 200 }, { maxFileSize: 40_000 });
+    // Small blocks, so the threshold is crossed many times (blocks span batches), at the
+    // smallest maxFileSize allowed (1 MiB, issue #11; was 40 kB on mediumRandom), on a table
+    // large enough for several parts (3 MB deflated).
+    const limit = 2 ** 20;
+    const files = await exportFixture(largeRandom, `${codec}-size`, { codec, blockRows: 200 }, { maxFileSize: limit });
     expect(files.length).toBeGreaterThan(2);
     // Parts are cut below the limit: by the rows' Arrow size until the first block is out (so
     // the first part may end early), then by the bytes per row of what is out.
-    for (const f of files) expect(f.size, f.name).toBeLessThanOrEqual(40_000);
-    for (const f of files.slice(1, -1)) expect(f.size, f.name).toBeGreaterThan(34_000);
-    const types = schemaTypes(mediumRandom);
-    let first = 0;
+    for (const f of files) expect(f.size, f.name).toBeLessThanOrEqual(limit);
+    for (const f of files.slice(1, -1)) expect(f.size, f.name).toBeGreaterThan(0.85 * limit);
+    const types = schemaTypes(largeRandom);
     for (const reader of avroReaders()) {
+      let first = 0;
       for (const file of files) {
         const part = await readBack(reader, 'avro', [file.path], types);
         expect(part.rows, file.name).toBe(file.rows);
-        expect(part.columns).toEqual(mediumRandom.table.variables.map((v) => v.name));
+        expect(part.columns).toEqual(largeRandom.table.variables.map((v) => v.name));
         expect(part.dtypes).toEqual((await readBack(reader, 'avro', [files[0].path], types)).dtypes);
-        for (const v of mediumRandom.table.variables) {
-          expect(part.values[v.name], `${file.name} ${v.name}`).toEqual(mediumRandom.expected[v.name].slice(first, first + file.rows));
+        for (const v of largeRandom.table.variables) {
+          expect(part.values[v.name], `${file.name} ${v.name}`).toEqual(largeRandom.expected[v.name].slice(first, first + file.rows));
         }
         first += file.rows;
       }
-      await expectReadBackMatches(reader, 'avro', files.map((f) => f.path), mediumRandom, { partRows: files.map((f) => f.rows) });
+      await expectReadBackMatches(reader, 'avro', files.map((f) => f.path), largeRandom, { partRows: files.map((f) => f.rows) });
     }
   }, 180_000);
 

@@ -15,6 +15,7 @@ import type { Fixture } from '../fixtures/tables.js';
 import { makeBatches } from '../fixtures/build.js';
 import { ALL_FIXTURES, mediumRandom, unevenBatches } from '../fixtures/tables.js';
 import { READERS_BY_FORMAT, expectReadBackMatches } from '../helpers/readers.js';
+import { largeRandom } from './large-random.js';
 
 type TextFormat = 'csv' | 'jsonl';
 
@@ -74,12 +75,15 @@ describe.each(FORMATS)('%s round trip, judged by independent readers', (format) 
   }, 180_000);
 
   it.concurrent('split by maxFileSize: parts end just below the limit, cut inside batches', async () => {
-    const files = await exportFixture(mediumRandom, format, `${format}-size`, { maxFileSize: 100_000 });
-    expect(files.length).toBeGreaterThan(1);
-    for (const f of files) expect(f.size, f.name).toBeLessThanOrEqual(100_000);
-    for (const f of files.slice(0, -1)) expect(f.size, f.name).toBeGreaterThan(95_000);
+    // At the smallest maxFileSize allowed (1 MiB, issue #11; was 100 kB on mediumRandom), on a
+    // table large enough for several parts (6 MB of csv, 10 MB of jsonl).
+    const limit = 2 ** 20;
+    const files = await exportFixture(largeRandom, format, `${format}-size`, { maxFileSize: limit });
+    expect(files.length).toBeGreaterThan(4);
+    for (const f of files) expect(f.size, f.name).toBeLessThanOrEqual(limit);
+    for (const f of files.slice(0, -1)) expect(f.size, f.name).toBeGreaterThan(0.95 * limit);
     for (const reader of READERS_BY_FORMAT[format]) {
-      await expectReadBackMatches(reader, format, files.map((f) => f.path), mediumRandom, { partRows: files.map((f) => f.rows) });
+      await expectReadBackMatches(reader, format, files.map((f) => f.path), largeRandom, { partRows: files.map((f) => f.rows) });
     }
   }, 180_000);
 

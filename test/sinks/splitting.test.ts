@@ -5,11 +5,20 @@ import { Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { exportTable, fromBatches } from '../../src/index.js';
-import { mediumRandom } from '../fixtures/tables.js';
+import { largeRandom } from '../roundtrip/large-random.js';
 import { idBatches, listDir, tempDir } from '../helpers/batches.js';
 
 const SIZES = [1, 7, 250, 3, 0, 64, 100];
 const TOTAL = SIZES.reduce((a, b) => a + b, 0);
+/** The smallest maxFileSize allowed (issue #11). */
+const MIB = 2 ** 20;
+/**
+ * The same shape at the scale a split by size now needs: small batches around one of 150,000
+ * rows, 4.8 MiB of jsonl (5 times the limit), so limits are crossed inside a batch and at batch
+ * ends. (maxFileSize was 1,500 and 2,000 bytes on SIZES before the 1 MiB floor.)
+ */
+const LARGE_SIZES = [1, 7, 150_000, 3, 0, 64, 40_000];
+const LARGE_TOTAL = LARGE_SIZES.reduce((a, b) => a + b, 0);
 
 async function readParts(paths: (string | null)[]): Promise<string[]> {
   return Promise.all(paths.map((p) => readFile(p as string, 'utf8')));
@@ -45,28 +54,31 @@ describe('splitting sink', () => {
   });
 
   it('jsonl split by maxFileSize cuts batches where a part would pass the limit and concatenates to the unsplit file', async () => {
-    const whole = await exportTable(fromBatches(idBatches(SIZES)), { format: 'jsonl', out: await tempDir(), name: 'ids' });
-    const split = await exportTable(fromBatches(idBatches(SIZES)), { format: 'jsonl', out: await tempDir(), name: 'ids', maxFileSize: 1500 });
+    const whole = await exportTable(fromBatches(idBatches(LARGE_SIZES)), { format: 'jsonl', out: await tempDir(), name: 'ids' });
+    const split = await exportTable(fromBatches(idBatches(LARGE_SIZES)), { format: 'jsonl', out: await tempDir(), name: 'ids', maxFileSize: MIB });
     expect(split.fileCount).toBeGreaterThan(4);
     const [unsplit] = await readParts([whole.files[0].path]);
     expect((await readParts(split.files.map((f) => f.path))).join('')).toBe(unsplit);
-    // Rows of 25 to 29 bytes, growing with the id (the 250-row batch alone is 5 times the limit):
-    // every part comes within about a row of the limit; none was begun empty.
-    for (const f of split.files) expect(f.size).toBeLessThanOrEqual(1530);
-    for (const f of split.files.slice(0, -1)) expect(f.size).toBeGreaterThan(1400);
+    // Rows of 25 to 35 bytes, growing with the id (the 150,000-row batch alone is 5 times the
+    // limit): every part ends below the limit and within 2 % of it; none was begun empty.
+    for (const f of split.files) expect(f.size).toBeLessThanOrEqual(MIB);
+    for (const f of split.files.slice(0, -1)) expect(f.size).toBeGreaterThan(0.98 * MIB);
     for (const f of split.files) expect(f.rows).toBeGreaterThan(0);
   });
 
   it('with both limits, whichever a part reaches first ends it', async () => {
-    const out = await tempDir();
-    const split = await exportTable(fromBatches(idBatches(SIZES)), { format: 'csv', out, name: 'ids', maxFileSize: 2000, maxRowsPerFile: 40 });
-    for (const f of split.files) {
-      expect(f.rows).toBeLessThanOrEqual(40);
-      expect(f.size).toBeLessThanOrEqual(2000);
+    // csv rows of 8 to 18 bytes, 60,000 to 70,000 to a MiB: parts of 40,000 rows stay below 1 MiB
+    // (the row limit rules), parts of 100,000 rows would pass it (the size limit rules).
+    const byRows = await exportTable(fromBatches(idBatches(LARGE_SIZES)), { format: 'csv', out: await tempDir(), name: 'ids', maxFileSize: MIB, maxRowsPerFile: 40_000 });
+    const bySize = await exportTable(fromBatches(idBatches(LARGE_SIZES)), { format: 'csv', out: await tempDir(), name: 'ids', maxFileSize: MIB, maxRowsPerFile: 100_000 });
+    for (const split of [byRows, bySize]) {
+      for (const f of split.files) expect(f.size).toBeLessThanOrEqual(MIB);
+      expect(split.files.reduce((n, f) => n + f.rows, 0)).toBe(LARGE_TOTAL);
     }
-    expect(split.files.reduce((n, f) => n + f.rows, 0)).toBe(TOTAL);
-    // Rows of about 25 bytes: 40 rows (about 1 kB) come before 2 kB, so the row limit rules.
-    expect(split.files.slice(0, -1).every((f) => f.rows === 40)).toBe(true);
+    expect(byRows.files.slice(0, -1).every((f) => f.rows === 40_000)).toBe(true);
+    expect(byRows.files.every((f) => f.size < 0.9 * MIB)).toBe(true);
+    expect(bySize.files.every((f) => f.rows < 100_000)).toBe(true);
+    expect(bySize.files.slice(0, -1).every((f) => f.size > 0.98 * MIB)).toBe(true);
   });
 
   it('an empty table still yields one complete file', async () => {
@@ -85,11 +97,15 @@ describe('splitting sink', () => {
   });
 
   it('gzip parts split by maxFileSize stay below it in compressed bytes and hold the same text', async () => {
-    const plain = await exportTable(fromBatches(mediumRandom.batches), { format: 'csv', out: await tempDir(), table: mediumRandom.table });
-    const gz = await exportTable(fromBatches(mediumRandom.batches), { format: 'csv', out: await tempDir(), table: mediumRandom.table, csv: { gzip: true }, maxFileSize: 60_000 });
+    // Random rows, which compress about 2:1 as real tables do (ids alone would compress far more),
+    // twice over: 5.5 MiB compressed, so 1 MiB parts are several (was mediumRandom at 60 kB).
+    const batches = [...largeRandom.batches, ...largeRandom.batches];
+    const table = { ...largeRandom.table, numRows: 2 * (largeRandom.table.numRows ?? 0) };
+    const plain = await exportTable(fromBatches(batches), { format: 'csv', out: await tempDir(), table });
+    const gz = await exportTable(fromBatches(batches), { format: 'csv', out: await tempDir(), table, csv: { gzip: true }, maxFileSize: MIB });
     expect(gz.fileCount).toBeGreaterThan(3);
-    for (const f of gz.files) expect(f.size, f.name).toBeLessThanOrEqual(60_000);
-    for (const f of gz.files.slice(0, -1)) expect(f.size, f.name).toBeGreaterThan(50_000);
+    for (const f of gz.files) expect(f.size, f.name).toBeLessThanOrEqual(MIB);
+    for (const f of gz.files.slice(0, -1)) expect(f.size, f.name).toBeGreaterThan(0.85 * MIB);
     const whole = await readFile(plain.files[0].path as string, 'utf8');
     const header = whole.slice(0, whole.indexOf('\n') + 1);
     const texts = await Promise.all(gz.files.map(async (f) => gunzipSync(await readFile(f.path as string)).toString('utf8')));
