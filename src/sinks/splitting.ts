@@ -82,6 +82,10 @@ export class SplittingSink extends Writable {
   private arrowBytes = 0;
   /** The slice being written is the probe: flush gzip after it, so the ratio is known. */
   private probing = false;
+  /** Why the export stopped (a failure anywhere, or a cancel): no part is begun after it. */
+  private stopped: Error | null = null;
+  /** The write or final in flight, which _destroy waits for. */
+  private busy: Promise<void> | null = null;
 
   constructor(
     private readonly prepared: PreparedEncoder,
@@ -93,11 +97,15 @@ export class SplittingSink extends Writable {
   }
 
   override _write(item: PositionedBatch, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.writeBatch(item.batch, item.firstRow).then(() => cb(), (err: Error) => cb(this.named(err)));
+    this.settle(this.writeBatch(item.batch, item.firstRow), cb);
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    this.finish().then(() => cb(), (err: Error) => cb(this.named(err)));
+    this.settle(this.finish(), cb);
+  }
+
+  private settle(work: Promise<void>, cb: (err?: Error | null) => void): void {
+    this.busy = work.then(() => cb(), (err: Error) => cb(this.named(err)));
   }
 
   /**
@@ -109,21 +117,28 @@ export class SplittingSink extends Writable {
     return inPart(err, partName(this.options.base, this.options.extension, index));
   }
 
-  /** A failure or cancel anywhere in the pipeline: the open part's encoder gives its file up. */
+  /**
+   * A failure or cancel anywhere in the pipeline: the open part's encoder gives its file up,
+   * and no part is begun after it (issue #11: the loop went on opening parts after a cancel,
+   * which the target never learnt of). The pipeline settles once this sink has closed, so it
+   * waits for the write in flight to stop: by then nothing of this sink is open.
+   */
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    const reason = err ?? new Error('the export stopped before the file was complete');
+    this.stopped ??= reason;
     const part = this.current;
     this.current = null;
-    if (!part) {
-      cb(err);
-      return;
-    }
-    const reason = err ?? new Error('the export stopped before the file was complete');
-    part.output.destroy(reason);
-    // The pipeline settles once this sink has closed, so what the encoder frees is freed by then.
+    part?.output.destroy(reason);
     Promise.resolve()
-      .then(() => part.encoder.abort?.(reason))
+      .then(() => part?.encoder.abort?.(reason))
       .catch(() => undefined)
+      .then(() => this.busy)
       .then(() => cb(err));
+  }
+
+  /** Throws the reason the export stopped, if it did: checked before every step that opens or writes. */
+  private checkRunning(): void {
+    if (this.stopped) throw this.stopped;
   }
 
   private async writeBatch(batch: RecordBatch, firstRow: number): Promise<void> {
@@ -134,6 +149,7 @@ export class SplittingSink extends Writable {
     }
     let offset = 0;
     do {
+      this.checkRunning();
       const part = await this.partFor();
       let room = maxRowsPerFile ? maxRowsPerFile - part.rows : Infinity;
       const fit = this.rowsThatFit(part);
@@ -213,13 +229,30 @@ export class SplittingSink extends Writable {
     return maxFileSize !== undefined && part.output.expectedBytes >= maxFileSize;
   }
 
+  /**
+   * Opens part `index` and begins its file. A part opened or begun while the export stopped is
+   * given up here, as _destroy, which ran meanwhile, could not see it.
+   */
   private async beginPart(index: number): Promise<OpenPart> {
+    this.checkRunning();
     const limit = this.options.maxParts ?? MAX_PARTS;
     if (index >= limit) throw tooManyParts(`needs more: part ${index + 1} was about to be opened`, limit);
     const { base, extension, gzip, patchable } = this.options;
     const output = await this.target.openPart({ index, extension, gzip, patchable, name: partName(base, extension, index) });
+    let encoder: FileEncoder;
+    try {
+      this.checkRunning();
+      encoder = await this.prepared.beginFile(output);
+    } catch (err) {
+      output.destroy(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    }
+    if (this.stopped) {
+      output.destroy(this.stopped);
+      await Promise.resolve(encoder.abort?.(this.stopped)).catch(() => undefined);
+      throw this.stopped;
+    }
     this.progress.trackOpenFile(() => output.fileBytes);
-    const encoder = await this.prepared.beginFile(output);
     this.current = { index, rows: 0, output, encoder };
     return this.current;
   }
@@ -236,6 +269,7 @@ export class SplittingSink extends Writable {
   }
 
   private async finish(): Promise<void> {
+    this.checkRunning();
     const part = this.current ?? (this.parts.length === 0 ? await this.beginPart(0) : null);
     if (part) await this.endPart(part);
   }
