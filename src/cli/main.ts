@@ -3,10 +3,9 @@ import { parseArgs } from 'node:util';
 import { Exporter } from '../export/exporter.js';
 import type { Export } from '../export/export.js';
 import { availableFormats } from '../formats/registry.js';
-import { fromIPC, fromParquet } from '../sources/index.js';
-import type { BatchSource } from '../sources/types.js';
 import { runServeCommand } from '../server/serve-command.js';
 import { MIN_MAX_FILE_SIZE } from '../sinks/limits.js';
+import { sourceOf } from './input.js';
 import { ProgressBar } from './progress-bar.js';
 import { formatBytes, parseByteSize } from './size.js';
 
@@ -23,21 +22,13 @@ const USAGE = `Usage: tabular-export <input.arrow|.arrows|.feather|.parquet|-> -
   --no-header          csv: no header row
   --delimiter          csv: field delimiter (default ",")
   --json               print the final Export resource as JSON on stdout
-Input "-" reads an Arrow IPC stream from standard input.
+Input "-" reads an Arrow IPC stream from standard input; a named pipe (mkfifo) is read as a stream too.
 Exit status: 0 completed, 1 failed, 2 bad usage, 130 cancelled.
 The HTTP server of the Export API: tabular-export serve --help.`;
 
 function fail(message: string): never {
   process.stderr.write(`tabular-export: ${message}\n\n${USAGE}\n`);
   process.exit(2);
-}
-
-function sourceOf(input: string): BatchSource {
-  if (input === '-') return fromIPC(process.stdin);
-  const ext = extname(input).toLowerCase();
-  if (ext === '.parquet') return fromParquet(input);
-  if (ext === '.arrow' || ext === '.arrows' || ext === '.feather' || ext === '.ipc') return fromIPC(input);
-  return fail(`cannot tell the input's kind from "${ext}": use .arrow, .arrows, .feather or .parquet`);
 }
 
 /** --max-file-size in bytes: a size (size.ts) of at least MIN_MAX_FILE_SIZE, as Exporter.create asks. */
@@ -81,10 +72,13 @@ async function main(argv: string[]): Promise<number> {
   const maxRowsPerFile = rowsText === undefined ? undefined : /^\d+$/.test(rowsText) && Number(rowsText) > 0 ? Number(rowsText) : fail(`--max-rows-per-file: "${rowsText}" is not a positive integer`);
   const name = values.name ?? (input === '-' ? 'stdin' : basename(input, extname(input)));
 
+  const source = sourceOf(input);
+  if (typeof source === 'string') fail(source);
+
   const exporter = new Exporter({ concurrency: 1 });
   let exp: Export;
   try {
-    exp = exporter.create(sourceOf(input), {
+    exp = exporter.create(source, {
       format: values.format, out: values.out, name, maxFileSize, maxRowsPerFile,
       csv: { header: !values['no-header'], delimiter: values.delimiter, gzip: values.gzip },
       jsonl: { gzip: values.gzip },
@@ -113,7 +107,13 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const args = process.argv.slice(2);
-(args[0] === 'serve' ? runServeCommand(args.slice(1)) : main(args)).then((code) => { process.exitCode = code; }, (err: unknown) => {
+(args[0] === 'serve' ? runServeCommand(args.slice(1)) : main(args)).then((code) => {
+  process.exitCode = code;
+  // A cancelled export has removed its files by the time it ends; what can still hold the
+  // process is its input (a FIFO nobody opened for writing, a stdin that sends nothing), which
+  // would make the first SIGTERM seem ignored (issue #11), so it is not waited for.
+  if (args[0] !== 'serve' && code === 130) process.exit();
+}, (err: unknown) => {
   process.stderr.write(`tabular-export: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
   process.exitCode = 1;
 });

@@ -65,7 +65,7 @@ export interface PipelineResult {
 export async function runPipeline<Options>(req: PipelineRequest<Options>): Promise<PipelineResult> {
   const format = req.encoder.format;
   const caps = req.encoder.capabilities;
-  let opened = await openSource(req.source, format);
+  let opened = await openSource(req.source, format, req.signal);
   let spool: Spool | null = null;
   try {
     const iterator = opened.batches[Symbol.asyncIterator]();
@@ -86,7 +86,7 @@ export async function runPipeline<Options>(req: PipelineRequest<Options>): Promi
       const pass = await runFirstPass(table, batches, req.source, req.tempDir, req.signal, format);
       ({ table, spool } = pass);
       await opened.close();
-      opened = await openSource(pass.source, format);
+      opened = await openSource(pass.source, format, req.signal);
       batches = opened.batches;
     }
     const prepared = req.encoder.prepare(table, req.options, { tempDir: req.tempDir });
@@ -133,11 +133,29 @@ function replacedWarning(replaced: readonly string[] | undefined): string[] {
   return [`replaced the files of an earlier export of the same name in the output directory: ${shown}`];
 }
 
-async function openSource(source: BatchSource, format: string): Promise<OpenedSource> {
+/**
+ * Opens the source, or gives up at once on a cancel: opening can wait without end (a FIFO no
+ * one writes to, a stalled stdin), and a cancel must end the export all the same. A source
+ * that opens after that is closed then.
+ */
+async function openSource(source: BatchSource, format: string, signal: AbortSignal): Promise<OpenedSource> {
+  if (signal.aborted) throw cancelled(signal, format);
+  const opening = source.open();
+  let onAbort = (): void => undefined;
+  const stop = new Promise<never>((_, reject) => {
+    onAbort = () => reject(cancelled(signal, format));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
   try {
-    return await source.open();
+    return await Promise.race([opening, stop]);
   } catch (err) {
+    if (signal.aborted) {
+      opening.then((late) => late.close(), () => undefined).catch(() => undefined);
+      throw cancelled(signal, format);
+    }
     throw toExportError(err, 'SOURCE_FAILED', 'the source could not be opened').withFormat(format);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
 
