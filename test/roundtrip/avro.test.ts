@@ -15,7 +15,7 @@ import type { Fixture } from '../fixtures/tables.js';
 import { defineFixture, makeBatches, type SourceValue } from '../fixtures/build.js';
 import { ALL_FIXTURES, mediumRandom, schemaTypes, unevenBatches } from '../fixtures/tables.js';
 import { READERS_BY_FORMAT, expectReadBackMatches, readBack } from '../helpers/readers.js';
-import { largeRandom } from './large-random.js';
+import { largeRandom } from '../fixtures/large-random.js';
 
 type Codec = NonNullable<AvroOptions['codec']>;
 const CODECS: Codec[] = ['deflate', 'null', 'snappy'];

@@ -15,7 +15,7 @@ import type { ExportRequest, ParquetOptions, Variable, VariableType } from '../.
 import type { Fixture } from '../fixtures/tables.js';
 import { ALL_FIXTURES, allTypes, mediumRandom, schemaTypes } from '../fixtures/tables.js';
 import { READERS_BY_FORMAT, expectReadBackMatches, expectSameValues, readBack } from '../helpers/readers.js';
-import { largeRandom } from './large-random.js';
+import { largeRandom } from '../fixtures/large-random.js';
 import type { ReadBack } from '../helpers/readers.js';
 
 /** What read_back.py's pyarrow reader adds about each part (parquet_metadata). */

@@ -15,7 +15,7 @@ import type { Fixture } from '../fixtures/tables.js';
 import { makeBatches } from '../fixtures/build.js';
 import { ALL_FIXTURES, mediumRandom, unevenBatches } from '../fixtures/tables.js';
 import { READERS_BY_FORMAT, expectReadBackMatches } from '../helpers/readers.js';
-import { largeRandom } from './large-random.js';
+import { largeRandom } from '../fixtures/large-random.js';
 
 type TextFormat = 'csv' | 'jsonl';
 

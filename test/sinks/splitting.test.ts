@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { exportTable, fromBatches } from '../../src/index.js';
-import { largeRandom } from '../roundtrip/large-random.js';
+import { largeRandom } from '../fixtures/large-random.js';
 import { idBatches, listDir, tempDir } from '../helpers/batches.js';
 
 const SIZES = [1, 7, 250, 3, 0, 64, 100];
