@@ -25,3 +25,4 @@ export type { SavOptions } from './formats/sav/index.js';
 export type { OpenWritable } from './sinks/stream.js';
 export { createServer, RESTART_MESSAGE, ServerConfigError } from './server/index.js';
 export type { ExportServer, ServerAddress, ServerOptions, RestoreSummary, TableFile } from './server/index.js';
+export { MAX_PARTS, MIN_MAX_FILE_SIZE } from './sinks/limits.js';

@@ -4,6 +4,7 @@ import type { Export, ExportJSON } from '../export/export.js';
 import type { Exporter } from '../export/exporter.js';
 import type { ExportFormat } from '../formats/protocol.js';
 import { availableFormats, resolveFormat, type FormatOptions } from '../formats/registry.js';
+import { MIN_MAX_FILE_SIZE } from '../sinks/limits.js';
 import type { BatchSource } from '../sources/types.js';
 import type { Table, TableBase } from '../table/types.js';
 import { sendExportFile } from './download.js';
@@ -108,6 +109,9 @@ function parseExportBody(value: unknown): ExportBody {
   }
   if (maxFileSize !== undefined && maxFileSize !== null && !(Number.isSafeInteger(maxFileSize) && (maxFileSize as number) > 0)) {
     throw new HttpError(400, `"maxFileSize" must be a positive integer number of bytes, got ${JSON.stringify(maxFileSize)}`);
+  }
+  if (typeof maxFileSize === 'number' && maxFileSize < MIN_MAX_FILE_SIZE) {
+    throw new HttpError(400, `"maxFileSize" must be at least ${MIN_MAX_FILE_SIZE} bytes (1 MiB), got ${maxFileSize}: smaller parts would make too many files`);
   }
   return { format: format ?? 'csv', maxFileSize: (maxFileSize as number | null | undefined) ?? undefined };
 }

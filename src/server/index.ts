@@ -4,6 +4,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Exporter } from '../export/exporter.js';
+import { MIN_MAX_FILE_SIZE } from '../sinks/limits.js';
 import { sweepTempFiles } from '../temp-files.js';
 import type { FormatOptions } from '../formats/registry.js';
 import type { BatchSource } from '../sources/types.js';
@@ -97,7 +98,9 @@ export function createServer(options: ServerOptions): ExportServer {
     if (!/^[A-Za-z0-9_]+$/.test(name)) throw new ServerConfigError(`${what} must be a name of letters, digits and _ (it is one part of a table reference), got "${name}"`);
   }
   const maxFileSize = options.maxFileSize;
-  if (maxFileSize !== undefined && !(Number.isSafeInteger(maxFileSize) && maxFileSize > 0)) throw new ServerConfigError(`maxFileSize must be a positive integer number of bytes, got ${String(maxFileSize)}`);
+  if (maxFileSize !== undefined && !(Number.isSafeInteger(maxFileSize) && maxFileSize >= MIN_MAX_FILE_SIZE)) {
+    throw new ServerConfigError(`maxFileSize must be a whole number of bytes of at least ${MIN_MAX_FILE_SIZE} (1 MiB), got ${String(maxFileSize)}`);
+  }
   const retention = options.retention ?? DEFAULT_RETENTION_MS;
   if (!(retention > 0)) throw new ServerConfigError(`retention must be a positive time in ms (Infinity keeps exports), got ${String(retention)}`);
   const exporter = new Exporter({ concurrency: options.concurrency ?? 2 });

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { parseByteSize } from '../cli/size.js';
+import { MIN_MAX_FILE_SIZE } from '../sinks/limits.js';
 import { createServer, DEFAULT_RETENTION_MS, ServerConfigError } from './index.js';
 
 const USAGE = `Usage: tabular-export serve --tables <dir> --data <dir> [--port 8080] [--host 127.0.0.1]
@@ -15,7 +16,7 @@ const USAGE = `Usage: tabular-export serve --tables <dir> --data <dir> [--port 8
   --data         directory of the exports and their records (created if missing); exports
                  survive a restart, and unfinished ones are run again when the server starts
   --max-file-size  split exports into parts of at most this size when a request gives no
-                 maxFileSize (e.g. 512MB, 1GiB; default: the formats' own)
+                 maxFileSize (e.g. 512MB, 1GiB; at least 1MiB; default: the formats' own)
   --default-owner, --default-dataset
                  owner and dataset of the files directly in --tables (default local.default)
   --port         TCP port (default 8080; 0 picks a free one)
@@ -92,6 +93,7 @@ export async function runServeCommand(argv: string[]): Promise<number> {
   if (token === '') fail('--token must not be empty');
   const sizeText = values['max-file-size'];
   const maxFileSize = sizeText === undefined ? undefined : parseByteSize(sizeText) ?? fail(`--max-file-size: "${sizeText}" is not a size`);
+  if (maxFileSize !== undefined && maxFileSize < MIN_MAX_FILE_SIZE) fail(`--max-file-size: ${sizeText} is below the smallest allowed, 1MiB (${MIN_MAX_FILE_SIZE} bytes)`);
   for (const flag of ['default-owner', 'default-dataset'] as const) {
     const name = values[flag];
     if (name !== undefined && !/^[A-Za-z0-9_]+$/.test(name)) fail(`--${flag}: "${name}" must be letters, digits and _`);

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FORMATS, type ExportJSON } from '../../src/index.js';
 import { tempDir } from '../helpers/batches.js';
 import { expectReadBackMatches, PROJECT_ROOT, READERS_BY_FORMAT } from '../helpers/readers.js';
+import { largeRandom } from '../fixtures/large-random.js';
 import { mediumRandom } from '../fixtures/tables.js';
 import { startCli, stop, type ServeProcess } from '../server/serve-process.js';
 
@@ -66,6 +67,7 @@ describe.skipIf(!present)('the platform\'s Python client against serve', () => {
     tables = join(root, 'tables');
     await mkdir(join(tables, 'Demo_Owner', 'Survey Data'), { recursive: true });
     await writeFile(join(tables, 'Demo_Owner', 'Survey Data', 'medium_random.arrow'), tableToIPC(new Table(mediumRandom.batches), 'file'));
+    await writeFile(join(tables, 'Demo_Owner', 'Survey Data', 'large_random.arrow'), tableToIPC(new Table(largeRandom.batches), 'file'));
   });
   afterAll(async () => { await Promise.all(servers.map((s) => stop(s.child, 'SIGTERM'))); });
 
@@ -105,18 +107,19 @@ describe.skipIf(!present)('the platform\'s Python client against serve', () => {
 
   it('downloads a multi-part parquet export into its sub-directory, read by pyarrow.dataset as one table equal to the source', async () => {
     const data = join(root, 'data-split');
-    const server = await serve(data, ['--max-file-size', '40KB']);
+    // The smallest parts allowed (1 MiB, issue #11), of the 40,000-row table: about 4 MB of parquet.
+    const server = await serve(data, ['--max-file-size', '1MiB']);
     const out = join(root, 'out-split');
-    const got = await runClient({ endpoint: server.url, token: TOKEN, ref: REF, out, formats: ['parquet'], steps: ['download'] });
+    const got = await runClient({ endpoint: server.url, token: TOKEN, ref: 'Demo_Owner.Survey Data.large_random', out, formats: ['parquet'], steps: ['download'] });
     const [record] = await serverExports(data);
     const count = record.export.fileCount ?? 0;
     expect(count).toBeGreaterThan(1);
-    const dir = join(out, 'parquet', 'medium_random');
+    const dir = join(out, 'parquet', 'large_random');
     const names = Array.from({ length: count }, (_, i) => `${String(i).padStart(6, '0')}.parquet`);
     expect(got.downloads?.parquet.paths).toEqual(names.map((n) => join(dir, n)));
     expect((await readdir(dir)).sort()).toEqual(names);
     for (const [i, name] of names.entries()) expect(md5(await readFile(join(dir, name))), name).toBe(record.files[i].md5);
-    await expectReadBackMatches('pyarrow-dataset', 'parquet', [dir], mediumRandom, { partRows: record.files.map((f) => f.rows) });
+    await expectReadBackMatches('pyarrow-dataset', 'parquet', [dir], largeRandom, { partRows: record.files.map((f) => f.rows) });
   }, 300_000);
 
   it('raises NotFoundError for a table that is not there, and an error, not a download, for a wrong token', async () => {

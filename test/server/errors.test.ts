@@ -31,6 +31,8 @@ describe('server: refusals', () => {
     ['a text maxFileSize', { format: 'csv', maxFileSize: 'big' }, /"maxFileSize" must be a positive integer/],
     ['a negative maxFileSize', { format: 'csv', maxFileSize: -1 }, /"maxFileSize"/],
     ['a fractional maxFileSize', { format: 'csv', maxFileSize: 1.5 }, /"maxFileSize"/],
+    // Below the floor (issue #11: maxFileSize 1 made 99,969 files of one table).
+    ['a maxFileSize below 1 MiB', { format: 'csv', maxFileSize: 1 }, /"maxFileSize" must be at least 1048576 bytes \(1 MiB\), got 1/],
   ];
   for (const [what, body, message] of BAD_BODIES) {
     it(`400 for a body that is ${what}`, async () => {

@@ -9,9 +9,9 @@ import { call, createExport, download, FIXED_OPTIONS, isFinished, md5Digest, pol
 const EXPORT_KEYS = ['kind', 'uri', 'id', 'createdAt', 'status', 'errorMessage', 'percentCompleted', 'format', 'size', 'fileCount', 'table'];
 
 /** What the library writes for the same table and request: the bytes the server must serve. */
-async function libraryFiles(input: string, format: string, maxFileSize?: number): Promise<Map<string, Buffer>> {
+async function libraryFiles(input: string, name: string, format: string, maxFileSize?: number): Promise<Map<string, Buffer>> {
   const out = await tempDir('te-server-lib-');
-  const exp = await exportTable(fromIPC(input), { ...FIXED_OPTIONS, format, out, name: 'survey', maxFileSize });
+  const exp = await exportTable(fromIPC(input), { ...FIXED_OPTIONS, format, out, name, maxFileSize });
   if (exp.status !== 'completed') throw new Error(`library export ${format}: ${exp.status}: ${exp.errorMessage}`);
   const files = new Map<string, Buffer>();
   for (const f of exp.files) files.set(f.name, await readFile(f.path ?? join(out, f.name)));
@@ -61,18 +61,21 @@ describe('server: the whole flow', () => {
 
   for (const format of availableFormats()) {
     it(`${format}: create, poll until completed, download every part: the library's bytes, MD5 as sent`, async () => {
-      // csv and jsonl split when asked: several parts; the others are one file here.
-      const maxFileSize = format === 'csv' || format === 'jsonl' ? 40_000 : undefined;
-      const created = await createExport(h.url, 'survey', { format, maxFileSize });
+      // csv and jsonl split when asked: several parts of the large table at the smallest
+      // maxFileSize allowed (1 MiB, issue #11); the others are one file of the survey here.
+      const split = format === 'csv' || format === 'jsonl';
+      const table = split ? 'large' : 'survey';
+      const maxFileSize = split ? 1_048_576 : undefined;
+      const created = await createExport(h.url, table, { format, maxFileSize });
       expect(Object.keys(created)).toEqual(EXPORT_KEYS);
       expect(created).toMatchObject({ status: 'queued', format, size: null, fileCount: null, percentCompleted: 0, errorMessage: null });
-      expect(created.table).toMatchObject({ kind: 'table', name: 'survey', numRows: 1000 });
+      expect(created.table).toMatchObject({ kind: 'table', name: table, numRows: split ? 40_000 : 1000 });
       const done = await pollExport(h.url, created.id, (e) => {
         expect(typeof e.percentCompleted).toBe('number');
         return isFinished(e);
       });
       expect(done).toMatchObject({ status: 'completed', percentCompleted: 100, errorMessage: null });
-      const expected = await libraryFiles(join(h.tables, 'survey.arrow'), format, maxFileSize);
+      const expected = await libraryFiles(join(h.tables, `${table}.arrow`), table, format, maxFileSize);
       expect(done.fileCount).toBe(expected.size);
       if (maxFileSize) expect(done.fileCount).toBeGreaterThan(1);
       const got = await downloadAll(h, done);
@@ -117,7 +120,7 @@ describe('server: the whole flow', () => {
   });
 
   it('serves 50 parallel downloads of the same parts, each complete and matching its MD5', async () => {
-    const done = await pollExport(h.url, (await createExport(h.url, 'survey', { format: 'jsonl', maxFileSize: 60_000 })).id, isFinished);
+    const done = await pollExport(h.url, (await createExport(h.url, 'large', { format: 'jsonl', maxFileSize: 1_048_576 })).id, isFinished);
     const count = done.fileCount ?? 0;
     expect(count).toBeGreaterThan(1);
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => download(h.url, done.id, i % count)));

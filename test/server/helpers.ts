@@ -7,6 +7,7 @@ import { createServer, type ExportJSON, type ExportServer, type FormatOptions, t
 import { openTableSource, type TableFile } from '../../src/server/tables.js';
 import type { BatchSource, OpenedSource } from '../../src/sources/types.js';
 import { sleep, tempDir } from '../helpers/batches.js';
+import { largeRandom } from '../fixtures/large-random.js';
 import { PROJECT_ROOT } from '../helpers/readers.js';
 
 export const SAMPLE = join(PROJECT_ROOT, 'fixtures', 'sample', 'survey.arrow');
@@ -33,9 +34,15 @@ export async function writeSurvey(path: string): Promise<void> {
   await writeFile(path, tableToIPC(new Table(sample.schema, batches), 'file'));
 }
 
+/** The 40,000-row random table as an IPC file: big enough to split at the smallest maxFileSize (1 MiB). */
+export async function writeLarge(path: string): Promise<void> {
+  await writeFile(path, tableToIPC(new Table(largeRandom.batches), 'file'));
+}
+
 /**
  * A server on 127.0.0.1 and a free port over a temp tables directory holding `survey.arrow`
- * (the 1,000-row sample) and `slow.arrow` (the same file, read through `slowSource`).
+ * (the 1,000-row sample), `slow.arrow` (the same file, read through `slowSource`) and
+ * `large.arrow` (40,000 random rows, for exports in several parts).
  */
 export async function startServer(options: Partial<ServerOptions> = {}, dirs?: { root: string; tables: string; data: string }): Promise<Harness> {
   const root = dirs?.root ?? await tempDir('te-server-');
@@ -45,6 +52,7 @@ export async function startServer(options: Partial<ServerOptions> = {}, dirs?: {
     await mkdir(tables);
     await writeSurvey(join(tables, 'survey.arrow'));
     await writeSurvey(join(tables, 'slow.arrow'));
+    await writeLarge(join(tables, 'large.arrow'));
   }
   const server = createServer({
     tables, data, formatOptions: FIXED_OPTIONS,

@@ -121,7 +121,7 @@ describe('server: tables by reference', () => {
 
 describe('server: answers the platform\'s client reads', () => {
   let h: Harness;
-  beforeAll(async () => { h = await startServer({ maxFileSize: 40_000 }); });
+  beforeAll(async () => { h = await startServer({ maxFileSize: 1_048_576 }); });
   afterAll(async () => { await h?.server.close(); });
 
   it('puts status and error_description at the top of error bodies too, beside {"error": {status, message}}', async () => {
@@ -132,19 +132,19 @@ describe('server: answers the platform\'s client reads', () => {
   });
 
   it('sends x-redivis-size and x-redivis-hash (md5, base64) with every download, and applies the server\'s default maxFileSize', async () => {
-    const done = await pollExport(h.url, (await createExport(h.url, 'survey', { format: 'csv' })).id, isFinished);
+    const done = await pollExport(h.url, (await createExport(h.url, 'large', { format: 'csv' })).id, isFinished);
     expect(done.fileCount).toBeGreaterThan(1);
     for (let part = 0; part < (done.fileCount ?? 0); part++) {
       const got = await download(h.url, done.id, part);
       expect(got.headers.get('x-redivis-size')).toBe(String(got.bytes.byteLength));
       expect(got.headers.get('x-redivis-hash')).toBe(`md5=${createHash('md5').update(got.bytes).digest('base64')}`);
-      expect(got.bytes.byteLength).toBeLessThanOrEqual(40_000);
+      expect(got.bytes.byteLength).toBeLessThanOrEqual(1_048_576);
     }
     const ranged = await download(h.url, done.id, 0, { Range: 'bytes=10-' });
     expect(ranged.status).toBe(206);
     expect(Number(ranged.headers.get('x-redivis-size'))).toBe(ranged.bytes.byteLength + 10);
     // A request's own maxFileSize still wins.
-    const whole = await pollExport(h.url, (await createExport(h.url, 'survey', { format: 'csv', maxFileSize: 10_000_000 })).id, isFinished);
+    const whole = await pollExport(h.url, (await createExport(h.url, 'large', { format: 'csv', maxFileSize: 100_000_000 })).id, isFinished);
     expect(whole.fileCount).toBe(1);
   });
 });

@@ -20,7 +20,7 @@ describe('server: state across a restart', () => {
   it('runs an export cut short by a restart again (same id, progress never lower, the files of an uninterrupted run), and still serves a completed one', async () => {
     const first = await startServer();
     open.push(first);
-    const done = await pollExport(first.url, (await createExport(first.url, 'survey', { format: 'csv', maxFileSize: 40_000 })).id, isFinished);
+    const done = await pollExport(first.url, (await createExport(first.url, 'large', { format: 'csv', maxFileSize: 1_048_576 })).id, isFinished);
     expect(done.status).toBe('completed');
     const before = await Promise.all(Array.from({ length: done.fileCount ?? 0 }, (_, i) => download(first.url, done.id, i)));
 
