@@ -163,14 +163,15 @@ export class ExportStore {
    */
   async delete(id: string): Promise<'deleted' | 'unfinished' | 'missing'> {
     const entry = this.entries.get(id);
-    if (!entry) return 'missing';
+    if (!entry || entry.deleted) return 'missing';
     if (!entry.exp.finished) return 'unfinished';
     entry.deleted = true;
-    this.entries.delete(id);
     this.clearProgressTimer(entry);
     await this.written(id, entry);
-    this.exporter?.forget(id);
+    // Files first: once the export is gone from the API, nothing of it is left on disk.
     await rm(entry.dir, { recursive: true, force: true });
+    this.entries.delete(id);
+    this.exporter?.forget(id);
     return 'deleted';
   }
 
