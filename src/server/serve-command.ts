@@ -126,12 +126,16 @@ export async function runServeCommand(argv: string[]): Promise<number> {
   if (summary && summary.restored + summary.resumed > 0) {
     log(`restored ${summary.restored} export(s); ${summary.resumed} unfinished export(s) running again`);
   }
-  // One line on stdout, so scripts (and the tests) can read the port picked for --port 0.
-  process.stdout.write(`listening on ${address.url}\n`);
-  await new Promise<void>((resolve) => {
+  // The handlers go in before the line that tells a supervisor the server is up: one that
+  // answers it with SIGTERM at once must find them (they took ~2 ms to install after it, and
+  // the signal's default action killed the process).
+  const stopped = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  // One line on stdout, so scripts (and the tests) can read the port picked for --port 0.
+  process.stdout.write(`listening on ${address.url}\n`);
+  await stopped;
   await server.close();
   return 0;
 }
