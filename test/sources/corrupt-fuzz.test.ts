@@ -14,6 +14,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Random } from '../fixtures/random.js';
 import { tempDir } from '../helpers/batches.js';
 import { ipcLengthFields, makeFixtures } from './corrupt-fixtures.js';
 import type { Fixture, LengthField } from './corrupt-fixtures.js';
@@ -29,17 +30,6 @@ const STEP_LIMIT_MS = 2000;
 const MAX_ARRAY_BUFFERS = 256 * 2 ** 20;
 const MAX_RSS = 1024 * 2 ** 20;
 
-/** mulberry32: small, fast, and the same sequence everywhere for a seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 interface Mutation {
   readonly what: string;
@@ -165,7 +155,8 @@ describe('corrupt files: fuzz', () => {
   afterAll(() => runner.stop());
 
   it(`${CASES_PER_FIXTURE} damaged versions of each file fail fast, never hang, crash or allocate without bound (seed ${SEED})`, async () => {
-    const rnd = random(SEED);
+    const generator = new Random(SEED);
+    const rnd = (): number => generator.float();
     const problems: string[] = [];
     const tally = new Map<string, number>();
     let cases = 0;

@@ -37,7 +37,8 @@ export interface FuzzReply {
   readonly arrayBuffers: number;
 }
 
-async function drain(source: BatchSource): Promise<number> {
+/** Reads every batch of the source; its row count. */
+export async function drain(source: BatchSource): Promise<number> {
   const opened = await source.open();
   let rows = 0;
   try {

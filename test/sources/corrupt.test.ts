@@ -14,10 +14,10 @@ import { ExportError, fromIPC, fromParquet } from '../../src/index.js';
 import { countIPCRows } from '../../src/server/ipc-rows.js';
 import { decodeLz4Frames } from '../../src/sources/ipc-codecs.js';
 import { decodeZstd } from '../../src/sources/ipc-zstd.js';
-import type { BatchSource } from '../../src/sources/types.js';
 import { tempDir } from '../helpers/batches.js';
 import { ipcLengthFields, makeFixtures, messagesOf } from './corrupt-fixtures.js';
 import type { Fixture, LengthField, MessageInfo } from './corrupt-fixtures.js';
+import { drain } from './corrupt-runner.js';
 
 /** Every answer comes within this (the acceptance line of issue #11 for the server). */
 const FAST_MS = 1000;
@@ -110,16 +110,6 @@ const CASES: readonly Case[] = [
   },
 ];
 
-async function drain(source: BatchSource): Promise<number> {
-  const opened = await source.open();
-  let rows = 0;
-  try {
-    for await (const batch of opened.batches) rows += batch.numRows;
-  } finally {
-    await opened.close();
-  }
-  return rows;
-}
 
 /** Runs `read`, expecting SOURCE_FAILED within FAST_MS; returns the message. */
 async function failsFast(read: () => Promise<unknown>): Promise<string> {
