@@ -4,10 +4,9 @@ import { Exporter } from '../export/exporter.js';
 import type { Export } from '../export/export.js';
 import { availableFormats } from '../formats/registry.js';
 import { runServeCommand } from '../server/serve-command.js';
-import { MIN_MAX_FILE_SIZE } from '../sinks/limits.js';
 import { sourceOf } from './input.js';
 import { ProgressBar } from './progress-bar.js';
-import { formatBytes, parseByteSize } from './size.js';
+import { formatBytes, parseMaxFileSize } from './size.js';
 
 const USAGE = `Usage: tabular-export <input.arrow|.arrows|.feather|.parquet|-> --format <fmt> --out <dir>
          [--max-file-size <bytes, e.g. 512MB or 1GiB>] [--max-rows-per-file <n>] [--name <table name>]
@@ -31,11 +30,10 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-/** --max-file-size in bytes: a size (size.ts) of at least MIN_MAX_FILE_SIZE, as Exporter.create asks. */
+/** --max-file-size in bytes (size.ts), or usage and exit 2. */
 function fileSizeOption(text: string): number {
-  const bytes = parseByteSize(text) ?? fail(`--max-file-size: "${text}" is not a size`);
-  if (bytes < MIN_MAX_FILE_SIZE) fail(`--max-file-size: "${text}" is below the smallest allowed, 1MiB (${MIN_MAX_FILE_SIZE} bytes); to split into smaller parts, use --max-rows-per-file`);
-  return bytes;
+  const bytes = parseMaxFileSize(text);
+  return typeof bytes === 'number' ? bytes : fail(`${bytes}; to split into smaller parts, use --max-rows-per-file`);
 }
 
 const OPTIONS = {

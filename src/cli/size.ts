@@ -1,3 +1,5 @@
+import { MIN_MAX_FILE_SIZE } from '../sinks/limits.js';
+
 const UNITS: Record<string, number> = {
   '': 1, b: 1,
   kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12,
@@ -25,4 +27,15 @@ export function formatBytes(n: number): string {
   let i = -1;
   while (value >= 1000 && i < units.length - 1) { value /= 1000; i++; }
   return `${value.toFixed(value < 10 ? 2 : 1)} ${units[i]}`;
+}
+
+/**
+ * A --max-file-size value in bytes, or what is wrong with it: a size (parseByteSize) of at
+ * least MIN_MAX_FILE_SIZE, the floor Exporter.create keeps (issue #11).
+ */
+export function parseMaxFileSize(text: string): number | string {
+  const bytes = parseByteSize(text);
+  if (bytes === null) return `--max-file-size: "${text}" is not a size`;
+  if (bytes < MIN_MAX_FILE_SIZE) return `--max-file-size: "${text}" is below the smallest allowed, 1MiB (${MIN_MAX_FILE_SIZE} bytes)`;
+  return bytes;
 }

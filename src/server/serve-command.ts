@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
-import { parseByteSize } from '../cli/size.js';
-import { MIN_MAX_FILE_SIZE } from '../sinks/limits.js';
+import { parseMaxFileSize } from '../cli/size.js';
 import { createServer, DEFAULT_RETENTION_MS, ServerConfigError } from './index.js';
 
 const USAGE = `Usage: tabular-export serve --tables <dir> --data <dir> [--port 8080] [--host 127.0.0.1]
@@ -92,8 +91,8 @@ export async function runServeCommand(argv: string[]): Promise<number> {
   const token = values.token ?? process.env.TABULAR_EXPORT_TOKEN ?? null;
   if (token === '') fail('--token must not be empty');
   const sizeText = values['max-file-size'];
-  const maxFileSize = sizeText === undefined ? undefined : parseByteSize(sizeText) ?? fail(`--max-file-size: "${sizeText}" is not a size`);
-  if (maxFileSize !== undefined && maxFileSize < MIN_MAX_FILE_SIZE) fail(`--max-file-size: ${sizeText} is below the smallest allowed, 1MiB (${MIN_MAX_FILE_SIZE} bytes)`);
+  const parsedSize = sizeText === undefined ? undefined : parseMaxFileSize(sizeText);
+  const maxFileSize = typeof parsedSize === 'string' ? fail(parsedSize) : parsedSize;
   for (const flag of ['default-owner', 'default-dataset'] as const) {
     const name = values[flag];
     if (name !== undefined && !/^[A-Za-z0-9_]+$/.test(name)) fail(`--${flag}: "${name}" must be letters, digits and _`);
