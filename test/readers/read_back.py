@@ -99,6 +99,7 @@ import argparse
 import datetime as dt
 import json
 import math
+import os
 import sys
 
 FLOAT_TYPES = {"float"}
@@ -745,4 +746,10 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    code = main(sys.argv[1:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The answer is out: leave without the interpreter's teardown, where pyarrow's thread pool
+    # now and then aborts the process ("terminate called without an active exception",
+    # SIGABRT: seen once in a full run, after the reading had succeeded).
+    os._exit(code)
