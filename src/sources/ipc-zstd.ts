@@ -1,4 +1,7 @@
-import { decompress } from 'fzstd';
+import type * as Fzstd from 'fzstd';
+import { lazyRequire } from '../lazy-require.js';
+
+const loadFzstd = lazyRequire<typeof Fzstd>('fzstd');
 
 /**
  * ZSTD bodies of Arrow IPC buffers, decoded by fzstd (pure JS) within bounds. fzstd sizes what
@@ -66,7 +69,7 @@ export function decodeZstd(bytes: Uint8Array, expected: number | null, bound: nu
     throw corrupt(`the frame's content size ${contentSize} differs from the ${limit} bytes its buffer ${expected === null ? 'can hold' : 'declares'}`);
   }
   if (expected !== null) {
-    const out = decompress(bytes, new Uint8Array(expected));
+    const out = loadFzstd().decompress(bytes, new Uint8Array(expected));
     // fzstd gives one output per frame, concatenated: more than one frame shows here.
     if (out.byteLength !== expected) throw corrupt(`decodes to ${out.byteLength} bytes, not the ${expected} its buffer declares`);
     return out;
@@ -74,7 +77,7 @@ export function decodeZstd(bytes: Uint8Array, expected: number | null, bound: nu
   if (header !== null && header.contentSize === null && header.windowSize > MAX_WINDOW) {
     throw corrupt(`a window of ${header.windowSize} bytes is larger than zstd decoders accept (${MAX_WINDOW})`);
   }
-  const out = decompress(bytes);
+  const out = loadFzstd().decompress(bytes);
   if (out.byteLength > limit) throw corrupt(`decodes to ${out.byteLength} bytes, more than zstd can make of ${bytes.byteLength}`);
   return out;
 }

@@ -1,4 +1,5 @@
-import avsc from 'avsc';
+import type avscModule from 'avsc';
+import { lazyRequire } from '../../lazy-require.js';
 import { ExportError } from '../../errors.js';
 import type { Table, Variable, VariableType } from '../../table/types.js';
 import type { Rename } from '../protocol.js';
@@ -99,6 +100,8 @@ function describeField(v: Variable, name: string): AvroField {
  */
 const AVSC_FIELDS_PER_CHECK = 1000;
 
+const loadAvsc = lazyRequire<typeof avscModule>('avsc');
+
 /**
  * avsc checks the record (name, namespace) and every field's name, type and default, the
  * fields in slices of AVSC_FIELDS_PER_CHECK under the record's own name; uniqueness of the
@@ -108,7 +111,7 @@ function checkWithAvsc(schema: AvroRecordSchema): void {
   try {
     const plain = JSON.parse(JSON.stringify(schema)) as AvroRecordSchema;
     for (let at = 0; at === 0 || at < plain.fields.length; at += AVSC_FIELDS_PER_CHECK) {
-      avsc.Type.forSchema({ ...plain, fields: plain.fields.slice(at, at + AVSC_FIELDS_PER_CHECK) } as avsc.Schema);
+      loadAvsc().Type.forSchema({ ...plain, fields: plain.fields.slice(at, at + AVSC_FIELDS_PER_CHECK) } as avscModule.Schema);
     }
   } catch (cause) {
     const text = cause instanceof Error ? cause.message : String(cause);

@@ -5,10 +5,12 @@
  * before the `taken` or `closed` that says they are complete.
  */
 
+import type { ParquetCompression } from './options.js';
+
 /** arrow-rs writer settings as plain data (wasm objects cannot cross threads). */
 export interface WriterConfig {
-  /** parquet-wasm's Compression enum value. */
-  compression: number;
+  /** The codec, mapped to parquet-wasm's enum in the worker (the main thread never loads parquet-wasm). */
+  compression: ParquetCompression;
   rowGroupSize: number;
   /** A row group also ends at this many bytes of data, whatever its rows. */
   maxRowGroupBytes: number;

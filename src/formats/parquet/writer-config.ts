@@ -1,15 +1,7 @@
-import { Compression } from 'parquet-wasm/node';
 import type * as ParquetWasm from 'parquet-wasm/node';
 import type { Table } from '../../table/types.js';
 import type { WriterConfig } from './messages.js';
-import type { ParquetCompression, ResolvedParquetOptions } from './options.js';
-
-const CODECS: Record<ParquetCompression, Compression> = {
-  snappy: Compression.SNAPPY,
-  zstd: Compression.ZSTD,
-  gzip: Compression.GZIP,
-  none: Compression.UNCOMPRESSED,
-};
+import type { ResolvedParquetOptions } from './options.js';
 
 /**
  * A row group also ends at 64 MiB of data (before compression), however few rows it has: the
@@ -36,7 +28,7 @@ const MAX_ROW_GROUP_BYTES = 64 * 1024 * 1024;
  */
 export function planWriterConfig(table: Table, options: ResolvedParquetOptions, dictionaryColumns: readonly string[]): WriterConfig {
   return {
-    compression: CODECS[options.compression],
+    compression: options.compression,
     rowGroupSize: options.rowGroupSize,
     maxRowGroupBytes: MAX_ROW_GROUP_BYTES,
     dictionaryColumns: [...dictionaryColumns],
@@ -50,8 +42,9 @@ export function planWriterConfig(table: Table, options: ResolvedParquetOptions, 
  * must not refer to anything outside itself but its parameters.
  */
 export function buildWriterProperties(pw: typeof ParquetWasm, config: WriterConfig): ParquetWasm.WriterProperties {
+  const codecs = { snappy: pw.Compression.SNAPPY, zstd: pw.Compression.ZSTD, gzip: pw.Compression.GZIP, none: pw.Compression.UNCOMPRESSED };
   let builder = new pw.WriterPropertiesBuilder()
-    .setCompression(config.compression)
+    .setCompression(codecs[config.compression])
     .setMaxRowGroupSize(config.rowGroupSize)
     .setMaxRowGroupBytes(config.maxRowGroupBytes)
     .setDictionaryEnabled(false)

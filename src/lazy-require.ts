@@ -1,0 +1,18 @@
+import { createRequire } from 'node:module';
+
+/**
+ * A package loaded on first use rather than when the library is: a CLI run that writes csv
+ * should not pay for avsc or fzstd (issue #12: start-up). Synchronous, so the functions that
+ * use them keep their signatures; works from the ESM build (import.meta.url) and the CJS build
+ * (__filename), whose packages are CommonJS-loadable.
+ */
+export function lazyRequire<T>(id: string): () => T {
+  let loaded: T | undefined;
+  return () => {
+    if (loaded === undefined) {
+      const base = (import.meta as { url?: string }).url ?? __filename;
+      loaded = createRequire(base)(id) as T;
+    }
+    return loaded;
+  };
+}
