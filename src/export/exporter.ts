@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
 import { ExportError } from '../errors.js';
-import type { FormatEncoder } from '../formats/protocol.js';
-import { encoderFor, resolveFormat, type FormatOptions } from '../formats/registry.js';
+import type { FormatInfo } from '../formats/protocol.js';
+import { formatInfo, loadEncoder, resolveFormat, type FormatOptions } from '../formats/registry.js';
 import { Progress } from '../pipeline/progress.js';
 import { runPipeline, type ExportedFile } from '../pipeline/run.js';
 import { DirectoryTarget } from '../sinks/directory.js';
@@ -92,10 +92,10 @@ export class Exporter extends EventEmitter {
    */
   create(input: SourceInput, request: ExportRequest): Export {
     const format = resolveFormat(request.format);
-    const encoder = encoderFor(format);
+    const info = formatInfo(format);
     const options = request[format as keyof FormatOptions];
     checkSizes(request, format);
-    encoder.checkOptions(options);
+    info.checkOptions(options);
     if (!request.out && !request.target) throw new ExportError('INVALID_OPTION', 'give `out` (a directory) or `target` (a Writable per part)', { format });
     const id = request.id ?? randomUUID();
     if (this.exports.has(id)) throw new ExportError('INVALID_OPTION', `an export with id ${id} exists already`, { format });
@@ -106,7 +106,7 @@ export class Exporter extends EventEmitter {
     const exp = new Export(id, format, base, request.createdAt);
     if (request.progressFloor) exp.resumeFrom(request.progressFloor);
     this.relayStatus(exp);
-    const job = this.makeJob(exp, source, name, request, encoder, options);
+    const job = this.makeJob(exp, source, name, request, info, options);
     this.exports.set(id, exp);
     this.jobs.set(id, job);
     job.controller.signal.addEventListener('abort', () => this.dequeue(job), { once: true });
@@ -131,7 +131,7 @@ export class Exporter extends EventEmitter {
    * a long-running service does not hold every source it was ever given. (Closures made in one
    * function share what they capture, hence this function of its own.)
    */
-  private makeJob(exp: Export, source: BatchSource, name: string, request: ExportRequest, encoder: FormatEncoder<unknown>, options: unknown): Job {
+  private makeJob(exp: Export, source: BatchSource, name: string, request: ExportRequest, info: FormatInfo<unknown>, options: unknown): Job {
     const controller = new AbortController();
     const forwardAbort = (): void => controller.abort(request.signal?.reason);
     request.signal?.addEventListener('abort', forwardAbort, { once: true });
@@ -142,18 +142,19 @@ export class Exporter extends EventEmitter {
     const run = async (): Promise<void> => {
       exp.markRunning();
       try {
+        const encoder = await loadEncoder(info.format);
         const result = await runPipeline({
           source, table: request.table, tableName: name, encoder, options,
-          gzip: encoder.compression?.(options) === 'gzip', target,
-          maxFileSize: encoder.capabilities.splittable ? request.maxFileSize : undefined,
-          maxRowsPerFile: encoder.capabilities.splittable ? request.maxRowsPerFile : undefined,
+          gzip: info.compression?.(options) === 'gzip', target,
+          maxFileSize: info.capabilities.splittable ? request.maxFileSize : undefined,
+          maxRowsPerFile: info.capabilities.splittable ? request.maxRowsPerFile : undefined,
           signal: controller.signal, progress, tempDir: this.tempDir,
           onPrepared: (table, prepared) => {
             if (!request.tableBase) exp.table = tableBase(table);
             exp.renames = prepared.renames;
           },
         });
-        exp.warnings = [...unsplitWarnings(encoder, request), ...result.warnings];
+        exp.warnings = [...unsplitWarnings(info, request), ...result.warnings];
         progress.complete();
         exp.markCompleted(result.files, result.rows);
       } catch (err) {
@@ -231,10 +232,10 @@ export class Exporter extends EventEmitter {
 }
 
 /** dta and sav are always one file: split options given for them are ignored, and said so. */
-function unsplitWarnings(encoder: FormatEncoder<unknown>, request: ExportRequest): string[] {
-  if (encoder.capabilities.splittable) return [];
+function unsplitWarnings(info: FormatInfo<unknown>, request: ExportRequest): string[] {
+  if (info.capabilities.splittable) return [];
   const given = (['maxFileSize', 'maxRowsPerFile'] as const).filter((key) => request[key] !== undefined);
-  return given.length === 0 ? [] : [`${encoder.format} is always written as one file: ${given.join(' and ')} ignored`];
+  return given.length === 0 ? [] : [`${info.format} is always written as one file: ${given.join(' and ')} ignored`];
 }
 
 function checkResume(request: ExportRequest, format: string): void {

@@ -102,3 +102,11 @@ export interface FormatEncoder<Options = unknown> {
    */
   prepare(table: Table, options: Options, context?: EncoderContext): PreparedEncoder;
 }
+
+/**
+ * A format as the registry knows it before its encoder is loaded: enough to check a request
+ * (options, extension, capabilities) at Exporter.create. The encoder itself (prepare and all
+ * it needs) is loaded when an export of the format runs (registry.loadEncoder), so a process
+ * pays only for the formats it writes (issue #12: start-up).
+ */
+export type FormatInfo<Options = unknown> = Omit<FormatEncoder<Options>, 'prepare'>;

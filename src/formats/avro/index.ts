@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Table } from '../../table/types.js';
-import type { ByteSink, EncoderCapabilities, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
+import { avroFormat } from './format.js';
+import type { ByteSink, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
 import { chooseCodec } from './codecs.js';
 import { AvroFileEncoder, writeHeader, type AvroFilePlan } from './container.js';
 import { resolveAvroOptions, SYNC_BYTES, type AvroOptions } from './options.js';
@@ -9,23 +10,13 @@ import { planColumn } from './values.js';
 
 export type { AvroCodec, AvroOptions } from './options.js';
 
-const capabilities: EncoderCapabilities = {
-  splittable: true,
-  defaultMaxFileSize: 2 ** 30,
-  needsRowCount: false,
-  needsStatistics: false,
-  patchesHeader: false,
-};
 
 /**
  * Avro object container files (spec 1.11), one record per row, blocks built column-wise from
  * the Arrow typed arrays (never through row objects); split into standalone files by the sink.
  */
 export const avroEncoder: FormatEncoder<AvroOptions> = {
-  format: 'avro',
-  capabilities,
-  extension: () => 'avro',
-  checkOptions: (options: AvroOptions = {}) => void resolveAvroOptions(options),
+  ...avroFormat,
   prepare(table: Table, options: AvroOptions = {}): PreparedEncoder {
     const resolved = resolveAvroOptions(options);
     const { json, renames } = buildAvroSchema(table, resolved.namespace);

@@ -1,5 +1,6 @@
 import type { Table } from '../../table/types.js';
-import type { ByteSink, EncoderCapabilities, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
+import { csvFormat } from './format.js';
+import type { ByteSink, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
 import { concatBytes, encodeUtf8, packBytes } from '../text/bytes.js';
 import { chooseScalarWriter, type ScalarStyle } from '../text/cells.js';
 import { TextFileEncoder } from '../text/file-encoder.js';
@@ -23,20 +24,10 @@ const STYLE: ScalarStyle = {
   jsonFloats: false,
 };
 
-const capabilities: EncoderCapabilities = {
-  splittable: true,
-  needsRowCount: false,
-  needsStatistics: false,
-  patchesHeader: false,
-};
 
 /** RFC 4180 csv, one file per part, each beginning with the BOM and header when asked. */
 export const csvEncoder: FormatEncoder<CsvOptions> = {
-  format: 'csv',
-  capabilities,
-  extension: (options: CsvOptions = {}) => (options.gzip === true ? 'csv.gz' : 'csv'),
-  compression: (options: CsvOptions = {}) => (options.gzip === true ? 'gzip' : null),
-  checkOptions: (options: CsvOptions = {}) => void resolveCsvOptions(options),
+  ...csvFormat,
   prepare(table: Table, options: CsvOptions = {}): PreparedEncoder {
     const resolved = resolveCsvOptions(options);
     const layout = planCsvLayout(table, resolved);

@@ -1,7 +1,8 @@
 import { tmpdir } from 'node:os';
 import { ExportError } from '../../errors.js';
 import type { Table } from '../../table/types.js';
-import type { ByteSink, EncoderCapabilities, EncoderContext, FileEncoder, FormatEncoder, PreparedEncoder, Rename } from '../protocol.js';
+import { checkDtaOptions, dtaFormat, type DtaOptions } from './format.js';
+import type { ByteSink, EncoderContext, FileEncoder, FormatEncoder, PreparedEncoder, Rename } from '../protocol.js';
 import { beginDtaFile, type DtaPlan } from './file-encoder.js';
 import { collectValueLabels, truncateChars, type ValueLabelSet } from './labels.js';
 import { assignStataNames } from './names.js';
@@ -9,40 +10,11 @@ import { encodeUtf8 } from './section-writer.js';
 import { K_MAX_119, LABEL_MAX_CHARS, N_MAX, N_MAX_SE, releaseFor } from './spec.js';
 import { planColumns } from './types.js';
 
-export interface DtaOptions {
-  /** The header's timestamp (written in UTC); fix it for byte-identical files. Default: now. */
-  timestamp?: Date;
-  /** Where strL values are spooled while rows stream (they follow the data). Default: the Exporter's tempDir. */
-  tempDir?: string;
-}
+export type { DtaOptions } from './format.js';
 
-/**
- * Stata .dta, release 118 (119 only beyond 32,767 variables), one file. The pipeline's first
- * pass supplies numRows and the statistics the storage types are chosen from: integer ranges
- * and string byte widths. What users get (DESIGN.md, dta column):
- * - integer: the smallest of byte/int/long whose range outside Stata's missing codes holds
- *   the column, else double (exact to ±2^53; a warning when the range goes beyond);
- * - float: double; NaN is `.`; ±Infinity and |x| > 8.988e307 are `.` with a warning;
- * - boolean: byte 0/1; date: long %td; dateTime: double %tc, microseconds rounded to the
- *   nearest millisecond (ties to the later instant); time: double %tcHH:MM:SS.sss, ms since
- *   midnight, never rounded past 23:59:59.999;
- * - string, geography: str# sized in UTF-8 bytes, strL beyond 2045 bytes; null is "";
- * - names: Stata rules, renamed deterministically (names.ts) and reported; labels ≤ 80
- *   characters (cut with a warning); value labels on integer columns (keys that are not int32
- *   whole numbers are skipped with a warning); the header timestamp is written in UTC.
- */
-const capabilities: EncoderCapabilities = {
-  splittable: false,
-  needsRowCount: true,
-  needsStatistics: true,
-  patchesHeader: true,
-};
 
 export const dtaEncoder: FormatEncoder<DtaOptions> = {
-  format: 'dta',
-  capabilities,
-  extension: () => 'dta',
-  checkOptions: (options: DtaOptions = {}) => checkOptions(options),
+  ...dtaFormat,
   prepare(table: Table, options: DtaOptions = {}, context: EncoderContext = {}): PreparedEncoder {
     const warnings: string[] = [];
     const { plan, renames } = planDta(table, options, context, warnings);
@@ -59,7 +31,7 @@ export const dtaEncoder: FormatEncoder<DtaOptions> = {
 
 /** Checks everything Stata cannot hold before the first byte, and decides the file's layout. */
 function planDta(table: Table, options: DtaOptions, context: EncoderContext, warnings: string[]): { plan: DtaPlan; renames: Rename[] } {
-  checkOptions(options);
+  checkDtaOptions(options);
   // The cell writers read int64 values as little-endian int32 pairs.
   if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
     throw new ExportError('INTERNAL', 'the dta writer needs a little-endian host', { format: 'dta' });
@@ -112,11 +84,3 @@ function fitLabel(text: string, what: string, warnings: string[]): string {
   return fitted;
 }
 
-function checkOptions(options: DtaOptions): void {
-  if (options.timestamp !== undefined && (!(options.timestamp instanceof Date) || Number.isNaN(options.timestamp.getTime()))) {
-    throw new ExportError('INVALID_OPTION', 'dta.timestamp must be a valid Date', { format: 'dta' });
-  }
-  if (options.tempDir !== undefined && (typeof options.tempDir !== 'string' || options.tempDir === '')) {
-    throw new ExportError('INVALID_OPTION', 'dta.tempDir must be a directory path', { format: 'dta' });
-  }
-}

@@ -1,17 +1,13 @@
-import { ExportError } from '../../errors.js';
 import type { Table } from '../../table/types.js';
-import type { ByteSink, EncoderCapabilities, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
+import type { ByteSink, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
+import { checkJsonlOptions, jsonlFormat, type JsonlOptions } from './format.js';
 import { concatBytes, encodeUtf8, packBytes } from '../text/bytes.js';
 import { chooseScalarWriter, type ScalarStyle } from '../text/cells.js';
 import { TextFileEncoder } from '../text/file-encoder.js';
 import type { TextColumn, TextLayout } from '../text/rows.js';
 import { bindJsonStringWriter, JSON_BYTES_PER_BYTE, quoteJsonString } from './escape.js';
 
-/** jsonl options of an export request. */
-export interface JsonlOptions {
-  /** Gzip each file, named `.jsonl.gz` (default false); the sink compresses. */
-  gzip?: boolean;
-}
+export type { JsonlOptions } from './format.js';
 
 /**
  * JSON has no NaN or Infinity: DESIGN.md writes them as the strings of the same name. Dates,
@@ -29,20 +25,10 @@ const STYLE: ScalarStyle = {
 
 const NULL = packBytes(encodeUtf8('null'));
 
-const capabilities: EncoderCapabilities = {
-  splittable: true,
-  needsRowCount: false,
-  needsStatistics: false,
-  patchesHeader: false,
-};
 
 /** JSON Lines: one object per row, `{"col":value,...}` with keys in table order, `\n` after each. */
 export const jsonlEncoder: FormatEncoder<JsonlOptions> = {
-  format: 'jsonl',
-  capabilities,
-  extension: (options: JsonlOptions = {}) => (options.gzip === true ? 'jsonl.gz' : 'jsonl'),
-  compression: (options: JsonlOptions = {}) => (options.gzip === true ? 'gzip' : null),
-  checkOptions: checkJsonlOptions,
+  ...jsonlFormat,
   prepare(table: Table, options: JsonlOptions = {}): PreparedEncoder {
     checkJsonlOptions(options);
     const layout = planJsonlLayout(table);
@@ -57,11 +43,6 @@ export const jsonlEncoder: FormatEncoder<JsonlOptions> = {
   },
 };
 
-function checkJsonlOptions(options: JsonlOptions = {}): void {
-  if (options.gzip !== undefined && typeof options.gzip !== 'boolean') {
-    throw new ExportError('INVALID_OPTION', `gzip must be true or false, not ${JSON.stringify(options.gzip)}`, { format: 'jsonl' });
-  }
-}
 
 /** Per-column key prefixes and writers, chosen once for the whole export. */
 function planJsonlLayout(table: Table): TextLayout {

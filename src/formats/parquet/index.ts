@@ -1,20 +1,13 @@
 import { schemaOfTable } from '../../table/arrow-types.js';
 import type { Table } from '../../table/types.js';
-import type { ByteSink, EncoderCapabilities, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
+import { parquetFormat } from './format.js';
+import type { ByteSink, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
 import { ParquetFileEncoder, type ParquetPlan } from './file-encoder.js';
 import { encodeBatchIPC, makeEmptyBatch } from './ipc-batches.js';
 import { resolveParquetOptions, type ParquetOptions } from './options.js';
 
 export type { ParquetCompression, ParquetOptions } from './options.js';
 
-const capabilities: EncoderCapabilities = {
-  splittable: true,
-  // DESIGN.md: large exports are several standalone parts of about 1 GiB each.
-  defaultMaxFileSize: 2 ** 30,
-  needsRowCount: false,
-  needsStatistics: false,
-  patchesHeader: false,
-};
 
 /**
  * Apache Parquet through parquet-wasm (arrow-rs compiled to wasm) in a worker thread, streamed
@@ -22,10 +15,7 @@ const capabilities: EncoderCapabilities = {
  * sink rolls to the next part between batches, and bytes appear as row groups complete.
  */
 export const parquetEncoder: FormatEncoder<ParquetOptions> = {
-  format: 'parquet',
-  capabilities,
-  extension: () => 'parquet',
-  checkOptions: (options?: ParquetOptions) => void resolveParquetOptions(options),
+  ...parquetFormat,
   prepare(table: Table, options?: ParquetOptions): PreparedEncoder {
     const resolved = resolveParquetOptions(options);
     // Column names need no checks: Parquet takes any UTF-8 name, and the pipeline has refused

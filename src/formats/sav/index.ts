@@ -8,7 +8,8 @@
  * unknown (−1), so it is always exact (B11, C10).
  */
 import type { Table } from '../../table/types.js';
-import type { ByteSink, EncoderCapabilities, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
+import { savFormat } from './format.js';
+import type { ByteSink, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
 import { buildDictionary } from './dictionary.js';
 import { SavFileEncoder } from './file-encoder.js';
 import { fileLabelBytes, MAX_FILE_LABEL_BYTES } from './header.js';
@@ -18,20 +19,9 @@ import { planValueLabels } from './value-labels.js';
 
 export type { SavOptions } from './options.js';
 
-const capabilities: EncoderCapabilities = {
-  splittable: false,
-  // The count is patched at the end, so it is not needed up front (the first pass for the
-  // string widths supplies it anyway when it runs).
-  needsRowCount: false,
-  needsStatistics: true,
-  patchesHeader: true,
-};
 
 export const savEncoder: FormatEncoder<SavOptions> = {
-  format: 'sav',
-  capabilities,
-  extension: (options: SavOptions = {}) => (options.compression === 'zsav' ? 'zsav' : 'sav'),
-  checkOptions: (options: SavOptions = {}) => void resolveSavOptions(options),
+  ...savFormat,
   prepare(table: Table, options: SavOptions = {}): PreparedEncoder {
     const resolved = resolveSavOptions(options);
     const layout = planLayout(table);
