@@ -3,7 +3,6 @@ import { parseArgs } from 'node:util';
 import { Exporter } from '../export/exporter.js';
 import type { Export } from '../export/export.js';
 import { availableFormats } from '../formats/registry.js';
-import { runServeCommand } from '../server/serve-command.js';
 import { sourceOf } from './input.js';
 import { ProgressBar } from './progress-bar.js';
 import { formatBytes, parseMaxFileSize } from './size.js';
@@ -105,7 +104,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const args = process.argv.slice(2);
-(args[0] === 'serve' ? runServeCommand(args.slice(1)) : main(args)).then((code) => {
+// The server's code is loaded only for `serve` (issue #12: a one-file export starts fast).
+const run = args[0] === 'serve' ? import('../server/serve-command.js').then((m) => m.runServeCommand(args.slice(1))) : main(args);
+run.then((code) => {
   process.exitCode = code;
   // A cancelled export has removed its files by the time it ends; what can still hold the
   // process is its input (a FIFO nobody opened for writing, a stdin that sends nothing), which
