@@ -30,6 +30,17 @@ function exited(child: ChildProcess): Promise<Exit> {
   });
 }
 
+/** Sends SIGTERM to a CLI waiting on its input: it must end cancelled (130) within a second, leaving nothing in `out`. */
+async function expectEndedBySigterm(child: ChildProcess, ended: Promise<Exit>, out: string): Promise<void> {
+  const sent = Date.now();
+  child.kill('SIGTERM');
+  const result = await ended;
+  expect(result.code, result.stderr).toBe(130);
+  expect(result.at - sent).toBeLessThan(1000);
+  expect(result.stderr).toBe('tabular-export: cancelled: csv: the export was cancelled: interrupted\n');
+  expect(existsSync(out) ? await readdir(out) : []).toEqual([]);
+}
+
 /** Resolves once `pid` holds `path` open (its export has opened its input), or after `ms`. */
 async function holdsOpen(pid: number, path: string, ms = 5000): Promise<boolean> {
   const until = Date.now() + ms;
@@ -132,13 +143,7 @@ describe('the CLI under SIGTERM (issue #11)', () => {
     const ended = exited(child);
     await holdsOpen(child.pid as number, fifo, 3000);
     await blocked(child.pid as number);
-    const sent = Date.now();
-    child.kill('SIGTERM');
-    const result = await ended;
-    expect(result.code, result.stderr).toBe(130);
-    expect(result.at - sent).toBeLessThan(1000);
-    expect(result.stderr).toBe('tabular-export: cancelled: csv: the export was cancelled: interrupted\n');
-    expect(existsSync(out) ? await readdir(out) : []).toEqual([]);
+    await expectEndedBySigterm(child, ended, out);
   }, 20_000);
 
   it('input "-" from a named pipe with no writer: the same', async () => {
@@ -152,12 +157,7 @@ describe('the CLI under SIGTERM (issue #11)', () => {
     closeSync(fd);
     const ended = exited(child);
     await blocked(child.pid as number); // its stdin is open from the start: wait until it waits on it
-    const sent = Date.now();
-    child.kill('SIGTERM');
-    const result = await ended;
-    expect(result.code, result.stderr).toBe(130);
-    expect(result.at - sent).toBeLessThan(1000);
-    expect(existsSync(out) ? await readdir(out) : []).toEqual([]);
+    await expectEndedBySigterm(child, ended, out);
   }, 20_000);
 
   it('a named pipe is read as a stream once a writer comes: the same file as from the file itself', async () => {
