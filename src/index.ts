@@ -26,3 +26,4 @@ export type { OpenWritable } from './sinks/stream.js';
 export { createServer, RESTART_MESSAGE, ServerConfigError } from './server/index.js';
 export type { ExportServer, ServerAddress, ServerOptions, RestoreSummary, TableFile } from './server/index.js';
 export { MAX_PARTS, MIN_MAX_FILE_SIZE } from './sinks/limits.js';
+export { DEFAULT_WORKERS_CAP, MAX_WORKERS, defaultWorkers } from './parallel/workers.js';

@@ -3,13 +3,14 @@ import { parseArgs } from 'node:util';
 import { Exporter } from '../export/exporter.js';
 import type { Export } from '../export/export.js';
 import { availableFormats } from '../formats/registry.js';
+import { MAX_WORKERS } from '../parallel/workers.js';
 import { sourceOf } from './input.js';
 import { ProgressBar } from './progress-bar.js';
 import { formatBytes, parseMaxFileSize } from './size.js';
 
 const USAGE = `Usage: tabular-export <input.arrow|.arrows|.feather|.parquet|-> --format <fmt> --out <dir>
          [--max-file-size <bytes, e.g. 512MB or 1GiB>] [--max-rows-per-file <n>] [--name <table name>]
-         [--gzip] [--no-header] [--delimiter <c>] [--json]
+         [--gzip] [--no-header] [--delimiter <c>] [--workers <n>] [--json]
 
   --format             ${availableFormats().join(', ')} (ndjson = jsonl)
   --out                directory for the files (created if missing)
@@ -19,6 +20,8 @@ const USAGE = `Usage: tabular-export <input.arrow|.arrows|.feather|.parquet|-> -
   --gzip               csv/jsonl: write .csv.gz / .jsonl.gz
   --no-header          csv: no header row
   --delimiter          csv: field delimiter (default ",")
+  --workers            threads that encode (default: the cores available, at most 16; 1 = the main
+                       thread only); the files are the same whatever the number
   --json               print the final Export resource as JSON on stdout
 Input "-" reads an Arrow IPC stream from standard input; a named pipe (mkfifo) is read as a stream too.
 Exit status: 0 completed, 1 failed, 2 bad usage, 130 cancelled.
@@ -45,6 +48,7 @@ const OPTIONS = {
   'no-header': { type: 'boolean' },
   delimiter: { type: 'string' },
   json: { type: 'boolean' },
+  workers: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -67,12 +71,16 @@ async function main(argv: string[]): Promise<number> {
   const maxFileSize = values['max-file-size'] === undefined ? undefined : fileSizeOption(values['max-file-size']);
   const rowsText = values['max-rows-per-file'];
   const maxRowsPerFile = rowsText === undefined ? undefined : /^\d+$/.test(rowsText) && Number(rowsText) > 0 ? Number(rowsText) : fail(`--max-rows-per-file: "${rowsText}" is not a positive integer`);
+  const workersText = values.workers;
+  const workers = workersText === undefined ? undefined
+    : /^\d+$/.test(workersText) && Number(workersText) >= 1 && Number(workersText) <= MAX_WORKERS ? Number(workersText)
+      : fail(`--workers: "${workersText}" is not a whole number from 1 to ${MAX_WORKERS}`);
   const name = values.name ?? (input === '-' ? 'stdin' : basename(input, extname(input)));
 
   const source = sourceOf(input);
   if (typeof source === 'string') fail(source);
 
-  const exporter = new Exporter({ concurrency: 1 });
+  const exporter = new Exporter({ concurrency: 1, workers });
   let exp: Export;
   try {
     exp = exporter.create(source, {

@@ -14,6 +14,7 @@ import type { FileTarget } from '../sinks/target.js';
 import { toBatchSource } from '../sources/index.js';
 import type { BatchSource } from '../sources/types.js';
 import { tableBase, type Table, type TableBase } from '../table/types.js';
+import { checkWorkers, defaultWorkers } from '../parallel/workers.js';
 import { Export } from './export.js';
 
 export type SourceInput = BatchSource | AsyncIterable<RecordBatch> | Iterable<RecordBatch>;
@@ -49,6 +50,12 @@ export interface ExportRequest extends FormatOptions {
    * run's own progress shows once it passes this.
    */
   progressFloor?: number;
+  /**
+   * Threads that encode this export (1 to MAX_WORKERS, 64): 1 encodes on the calling thread
+   * as a single-threaded program would; more encode batches in a pool of worker threads and write
+   * them in order. The files are the same either way. Default: the Exporter's `workers`.
+   */
+  workers?: number;
 }
 
 export interface ExporterOptions {
@@ -58,6 +65,12 @@ export interface ExporterOptions {
   tempDir?: string;
   /** Least time between two 'progress' events of one export, in ms. Default 100. */
   progressInterval?: number;
+  /**
+   * Threads each export encodes with, unless its request says otherwise. Default: the machine's
+   * available parallelism, at most DEFAULT_WORKERS_CAP (16). Worker threads start on the first
+   * export large enough to use them and are shared by every export of the process.
+   */
+  workers?: number;
 }
 
 interface Job {
@@ -78,10 +91,12 @@ export class Exporter extends EventEmitter {
   readonly concurrency: number;
   readonly tempDir: string;
   private readonly progressInterval: number;
+  readonly workers: number;
 
   constructor(options: ExporterOptions = {}) {
     super();
     this.concurrency = Math.max(1, options.concurrency ?? 2);
+    this.workers = options.workers === undefined ? defaultWorkers() : checkWorkers(options.workers);
     this.tempDir = options.tempDir ?? tmpdir();
     this.progressInterval = options.progressInterval ?? 100;
   }
@@ -95,6 +110,7 @@ export class Exporter extends EventEmitter {
     const info = formatInfo(format);
     const options = request[format as keyof FormatOptions];
     checkSizes(request, format);
+    if (request.workers !== undefined) checkWorkers(request.workers, format);
     info.checkOptions(options);
     if (!request.out && !request.target) throw new ExportError('INVALID_OPTION', 'give `out` (a directory) or `target` (a Writable per part)', { format });
     const id = request.id ?? randomUUID();
@@ -148,7 +164,7 @@ export class Exporter extends EventEmitter {
           gzip: info.compression?.(options) === 'gzip', target,
           maxFileSize: info.capabilities.splittable ? request.maxFileSize : undefined,
           maxRowsPerFile: info.capabilities.splittable ? request.maxRowsPerFile : undefined,
-          signal: controller.signal, progress, tempDir: this.tempDir,
+          signal: controller.signal, progress, tempDir: this.tempDir, workers: request.workers ?? this.workers,
           onPrepared: (table, prepared) => {
             if (!request.tableBase) exp.table = tableBase(table);
             exp.renames = prepared.renames;
@@ -265,5 +281,5 @@ function checkSizes(request: ExportRequest, format: string): void {
 
 /** Runs one export to its end and returns it (completed, failed or cancelled; never throws for those). */
 export async function exportTable(input: SourceInput, request: ExportRequest): Promise<Export> {
-  return new Exporter({ concurrency: 1 }).create(input, request).done();
+  return new Exporter({ concurrency: 1, workers: request.workers }).create(input, request).done();
 }

@@ -79,6 +79,13 @@ export interface FileEncoder {
 export interface EncoderContext {
   /** Where the encoder may put temporary files (the Exporter's tempDir). Default: os.tmpdir(). */
   tempDir?: string;
+  /**
+   * Threads the export may encode with (ExportRequest.workers). 1 or absent: encode on the
+   * calling thread. The bytes must not depend on it (issue #12), except parquet's row groups.
+   */
+  workers?: number;
+  /** The export's signal: work handed to other threads is dropped when it aborts. */
+  signal?: AbortSignal;
 }
 
 /** The small table of functions each format provides (one folder per format under src/formats/). */

@@ -35,6 +35,8 @@ export interface PipelineRequest<Options> {
   progress: Progress;
   /** Where a one-shot source is spooled when the format needs a first pass. */
   tempDir: string;
+  /** Threads that encode the export (1: the calling thread only). Default 1. */
+  workers?: number;
   /** Called once the table is known and the encoder has accepted it, before the first byte. */
   onPrepared?: (table: Table, prepared: PreparedEncoder) => void;
 }
@@ -89,7 +91,7 @@ export async function runPipeline<Options>(req: PipelineRequest<Options>): Promi
       opened = await openSource(pass.source, format, req.signal);
       batches = opened.batches;
     }
-    const prepared = req.encoder.prepare(table, req.options, { tempDir: req.tempDir });
+    const prepared = req.encoder.prepare(table, req.options, { tempDir: req.tempDir, workers: req.workers ?? 1, signal: req.signal });
     req.onPrepared?.(table, prepared);
 
     req.progress.setTotalRows(table.numRows);

@@ -26,6 +26,8 @@ export interface ServerOptions {
   data: string;
   /** Exports running at once; the others wait `queued`. Default 2. */
   concurrency?: number;
+  /** Threads each export encodes with (ExporterOptions.workers); default the cores available. */
+  workers?: number;
   /** When set, every request must carry `Authorization: Bearer <token>`. */
   token?: string | null;
   /** Options applied to every export of a format, e.g. `{ avro: { codec: 'snappy' } }`. */
@@ -103,7 +105,7 @@ export function createServer(options: ServerOptions): ExportServer {
   }
   const retention = options.retention ?? DEFAULT_RETENTION_MS;
   if (!(retention > 0)) throw new ServerConfigError(`retention must be a positive time in ms (Infinity keeps exports), got ${String(retention)}`);
-  const exporter = new Exporter({ concurrency: options.concurrency ?? 2 });
+  const exporter = new Exporter({ concurrency: options.concurrency ?? 2, workers: options.workers });
   const store = new ExportStore(options.data, log, exporter);
   const app: App = {
     catalog: new TableCatalog(options.tables, { defaultOwner, defaultDataset }),

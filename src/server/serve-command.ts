@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { parseMaxFileSize } from '../cli/size.js';
+import { MAX_WORKERS } from '../parallel/workers.js';
 import { createServer, DEFAULT_RETENTION_MS, ServerConfigError } from './index.js';
 
 const USAGE = `Usage: tabular-export serve --tables <dir> --data <dir> [--port 8080] [--host 127.0.0.1]
-         [--concurrency <n>] [--token <token>] [--max-file-size <size>]
+         [--concurrency <n>] [--workers <n>] [--token <token>] [--max-file-size <size>]
          [--default-owner local] [--default-dataset default] [--allow-origin <origin>]…
          [--retention 7d] [--drain-timeout 30s] [--max-connections 256]
 
@@ -22,6 +23,8 @@ const USAGE = `Usage: tabular-export serve --tables <dir> --data <dir> [--port 8
   --host         address to listen on (default 127.0.0.1, this machine only); any other
                  address needs a token
   --concurrency  exports running at once; the others wait queued (default 2)
+  --workers      threads each export encodes with (default: the cores available, at most 16;
+                 1 = the main thread only)
   --token        require "Authorization: Bearer <token>" on every request; the environment
                  variable TABULAR_EXPORT_TOKEN is read when the flag is absent, which keeps
                  the token out of the process list; without a token only requests to a
@@ -69,6 +72,7 @@ export async function runServeCommand(argv: string[]): Promise<number> {
         port: { type: 'string' },
         host: { type: 'string' },
         concurrency: { type: 'string' },
+        workers: { type: 'string' },
         token: { type: 'string' },
         'max-file-size': { type: 'string' },
         'default-owner': { type: 'string' },
@@ -88,6 +92,7 @@ export async function runServeCommand(argv: string[]): Promise<number> {
   if (!values.data) fail('--data is required');
   const port = parseCount('port', values.port, 8080, 0, 65535);
   const concurrency = parseCount('concurrency', values.concurrency, 2, 1, 1000);
+  const workers = values.workers === undefined ? undefined : parseCount('workers', values.workers, 1, 1, MAX_WORKERS);
   const token = values.token ?? process.env.TABULAR_EXPORT_TOKEN ?? null;
   if (token === '') fail('--token must not be empty');
   const sizeText = values['max-file-size'];
@@ -110,7 +115,7 @@ export async function runServeCommand(argv: string[]): Promise<number> {
   let address;
   try {
     server = createServer({
-      tables: values.tables, data: values.data, concurrency, token, log, maxFileSize,
+      tables: values.tables, data: values.data, concurrency, workers, token, log, maxFileSize,
       defaultOwner: values['default-owner'], defaultDataset: values['default-dataset'],
       allowedOrigins, retention, drainTimeout, maxConnections,
     });
