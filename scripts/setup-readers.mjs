@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Installs the independent readers that judge every export file (DESIGN.md): a Python venv
-// at <project>/.venv with pandas, pyarrow, fastavro and duckdb, and the Debian packages
+// at <project>/.venv with pandas, pyarrow, fastavro, duckdb and polars, and the Debian packages
 // readstat and pspp. Run by `npm test` before vitest and by .ci/run. A missing reader must
 // make the tests fail, never skip, so every failure here exits non-zero with a clear message.
 // Idempotent: a stamp in .venv holds a hash of requirements.txt, and pip is skipped when it matches.
@@ -130,7 +130,7 @@ function ensureDebianReaders() {
 }
 
 ensureVenv(venv);
-ensurePythonPackages(venv, requirements, 'import pandas, pyarrow, fastavro, duckdb', 'python readers');
+ensurePythonPackages(venv, requirements, 'import pandas, pyarrow, fastavro, duckdb, polars', 'python readers');
 ensureDebianReaders();
 ensureClient();
 step('all readers ready');
