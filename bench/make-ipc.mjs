@@ -1,12 +1,13 @@
-// Writes the benchmark table as an Arrow IPC stream file, batch by batch (memory O(batch)).
-// Usage: node bench/make-ipc.mjs <rows> <out.arrows>
+// Writes the benchmark table as an Arrow IPC stream, or with `file: true` (--file) an Arrow IPC
+// file (footer, random access), batch by batch (memory O(batch)).
+// Usage: node bench/make-ipc.mjs <rows> <out.arrows> [--file]
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { RecordBatchStreamWriter } from 'apache-arrow';
+import { RecordBatchFileWriter, RecordBatchStreamWriter } from 'apache-arrow';
 import { benchBatches } from './table.mjs';
 
-export async function writeBenchIPC(rows, out) {
-  const writer = new RecordBatchStreamWriter();
+export async function writeBenchIPC(rows, out, { file: asFile = false } = {}) {
+  const writer = asFile ? new RecordBatchFileWriter() : new RecordBatchStreamWriter();
   const file = createWriteStream(out);
   const done = pipeline(writer.toNodeStream(), file);
   for (const batch of benchBatches(rows)) {
@@ -20,7 +21,7 @@ export async function writeBenchIPC(rows, out) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [rowsText, out] = process.argv.slice(2);
-  if (!rowsText || !out) { console.error('usage: node bench/make-ipc.mjs <rows> <out.arrows>'); process.exit(2); }
-  await writeBenchIPC(Number(rowsText), out);
+  const [rowsText, out, flag] = process.argv.slice(2);
+  if (!rowsText || !out || (flag && flag !== '--file')) { console.error('usage: node bench/make-ipc.mjs <rows> <out.arrows> [--file]'); process.exit(2); }
+  await writeBenchIPC(Number(rowsText), out, { file: flag === '--file' });
 }

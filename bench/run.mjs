@@ -29,6 +29,15 @@ import { writeBenchIPC } from './make-ipc.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
+/** The commit the figures come from, and whether src/ differed from it (tracked or not). */
+function sourceState() {
+  const git = (...a) => spawnSync('git', a, { cwd: root, encoding: 'utf8' });
+  const head = git('rev-parse', '--short', 'HEAD');
+  if (head.status !== 0) return 'commit unknown (not a git checkout)';
+  const dirty = git('status', '--porcelain', '--', 'src', 'package.json', 'tsup.config.ts').stdout.trim();
+  return `commit ${head.stdout.trim()}${dirty ? ', with uncommitted changes in src/' : ''}`;
+}
+
 const { values } = parseArgs({ options: {
   rows: { type: 'string', default: '1000000' },
   iterations: { type: 'string', default: '5' },
@@ -65,7 +74,7 @@ for (const v of values.variants.split(';').filter(Boolean)) {
   runs.push({ format: v.slice(0, at), options: JSON.parse(v.slice(at + 1)) });
 }
 
-say(`### ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
+say(`### ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${sourceState()}`);
 say('');
 const args = process.argv.slice(2).map((a) => (/[\s"';{}]/.test(a) ? `'${a}'` : a)).join(' ');
 say(`Command: \`npm run bench${args ? ` -- ${args}` : ''}\``);
