@@ -182,7 +182,8 @@ describe('column names', () => {
       Object.fromEntries(names.map((name, i) => [name, Array.from({ length: rows }, (_, r) => (i % 2 === 0 ? `v${r % 3}` : BigInt(r % 2)))])));
     // Every column is repetitive, so each gets a dictionary: arrow-rs must find them by name.
     expect(chooseDictionaryColumns(fixture.table, fixture.batches[0])).toEqual(names);
-    const exp = await exportTable(fromBatches(fixture.batches), { format: 'parquet', out: join(root, 'odd-names'), table: fixture.table });
+    // workers 1: the one-thread path's choice (the parallel path's is in parquet-parallel.test.ts).
+    const exp = await exportTable(fromBatches(fixture.batches), { format: 'parquet', out: join(root, 'odd-names'), table: fixture.table, workers: 1 });
     expect(exp.status, exp.errorMessage ?? '').toBe('completed');
     const got = await readBack('pyarrow', 'parquet', [exp.files[0].path as string], schemaTypes(fixture)) as ReadBack & {
       metadata: { columns: Record<string, { encodings: string[] }> }[];

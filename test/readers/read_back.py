@@ -93,6 +93,9 @@ What each reader is asked (see test/helpers/reader-quirks.ts for what the tests 
                 concatenated. Known losses: an integer column holding a null becomes float64 (its
                 values round to the nearest double) and a null float is NaN.
   duckdb parquet  read_parquet([paths]), types from the files.
+  polars parquet  polars.read_parquet(part) for each part, concatenated, turned into Arrow (to_arrow)
+                for the cells: strings come back as large_string, otherwise polars keeps the Arrow
+                types (timestamp units and zones included). Used by the parallel parquet tests.
 Versions checked: pandas 3.0.6, numpy 2.4.6, DuckDB 1.5.6 (Python 3.11).
 """
 import argparse
@@ -698,6 +701,13 @@ def duckdb_parquet(paths, schema):
     return duckdb_result("SELECT * FROM read_parquet($paths)", {"paths": paths}, schema)
 
 
+def polars_parquet(paths, schema):
+    import polars as pl
+
+    frame = pl.concat([pl.read_parquet(p) for p in paths]) if len(paths) > 1 else pl.read_parquet(paths[0])
+    return arrow_table_result(frame.to_arrow(), schema, {"polars": pl.__version__})
+
+
 READERS = {
     ("pandas", "csv"): pandas_csv,
     ("pandas", "jsonl"): pandas_jsonl,
@@ -712,6 +722,7 @@ READERS = {
     ("pyarrow-dataset", "parquet"): pyarrow_dataset_parquet,
     ("pandas", "parquet"): pandas_parquet,
     ("duckdb", "parquet"): duckdb_parquet,
+    ("polars", "parquet"): polars_parquet,
 }
 
 

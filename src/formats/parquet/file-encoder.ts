@@ -2,7 +2,7 @@ import type { RecordBatch, Schema } from 'apache-arrow';
 import { ExportError } from '../../errors.js';
 import type { Table } from '../../table/types.js';
 import type { ByteSink, FileEncoder, Patch } from '../protocol.js';
-import { chooseDictionaryColumns } from './dictionary-choice.js';
+import { chooseDictionaryColumns, type EncodingChoice } from './dictionary-choice.js';
 import { encodeBatchIPC } from './ipc-batches.js';
 import type { FromWorker } from './messages.js';
 import type { ResolvedParquetOptions } from './options.js';
@@ -20,6 +20,8 @@ export interface ParquetPlan {
   schemaIPC: Uint8Array;
   /** Chosen from the export's first batch, then the same for every part; null until then. */
   dictionaryColumns: string[] | null;
+  /** The parallel path's encodings (ParallelParquetFileEncoder), chosen like dictionaryColumns. */
+  encodingChoice: EncodingChoice | null;
 }
 
 /**

@@ -18,7 +18,12 @@ export interface WriterConfig {
   dictionaryColumns: string[];
   /** Columns without statistics (the others get column-chunk statistics). */
   noStatisticsColumns: string[];
+  /** Encoding of columns without a dictionary, by parquet-wasm's Encoding name (absent: PLAIN). */
+  encodings?: Record<string, ParquetEncodingName>;
 }
+
+/** The encodings the parallel path chooses from (names of parquet-wasm's Encoding enum). */
+export type ParquetEncodingName = 'PLAIN' | 'DELTA_BINARY_PACKED' | 'DELTA_LENGTH_BYTE_ARRAY';
 
 export type ToWorker =
   /** Starts a file: `schema` is the IPC stream of an empty batch of the export's schema. */

@@ -56,7 +56,7 @@ function buildWorkerSource(): string {
  * whatever the working directory. import.meta comes first: an ES module can see a global
  * __filename that is not its own (`node -e` sets it to "[eval]").
  */
-function resolveParquetWasm(): string {
+export function resolveParquetWasm(): string {
   const base = (import.meta as { url?: string }).url ?? __filename;
   return createRequire(base).resolve('parquet-wasm/node');
 }

@@ -8,7 +8,7 @@ import type { ResolvedParquetOptions } from './options.js';
  * worker holds the open group in memory, and wide rows (long text) would otherwise make
  * rowGroupSize rows many times larger than the benchmark's ~60 bytes a row.
  */
-const MAX_ROW_GROUP_BYTES = 64 * 1024 * 1024;
+export const MAX_ROW_GROUP_BYTES = 64 * 1024 * 1024;
 
 /**
  * The arrow-rs writer settings of an export, as plain data for the worker.
@@ -51,5 +51,6 @@ export function buildWriterProperties(pw: typeof ParquetWasm, config: WriterConf
     .setStatisticsEnabled(pw.EnabledStatistics.Chunk);
   for (const column of config.dictionaryColumns) builder = builder.setColumnDictionaryEnabled(column, true);
   for (const column of config.noStatisticsColumns) builder = builder.setColumnStatisticsEnabled(column, pw.EnabledStatistics.None);
+  for (const [column, encoding] of Object.entries(config.encodings ?? {})) builder = builder.setColumnEncoding(column, pw.Encoding[encoding]);
   return builder.build();
 }

@@ -1,0 +1,141 @@
+import { Worker } from 'node:worker_threads';
+import type { EncodeResult, EncodeTask } from './encode-worker-loop.js';
+import { runEncodeWorker } from './encode-worker-loop.js';
+import type { WriterConfig } from './messages.js';
+import { resolveParquetWasm } from './worker-client.js';
+import { buildWriterProperties } from './writer-config.js';
+
+/** The encoding worker's source text (see worker-client.ts for why source text). */
+function buildEncodeWorkerSource(): string {
+  return [
+    "const __name = (target, value) => Object.defineProperty(target, 'name', { value, configurable: true });",
+    `const buildWriterProperties = (${buildWriterProperties.toString()});`,
+    '(async () => {',
+    "  const { parentPort, workerData } = await import('node:worker_threads');",
+    "  const { pathToFileURL } = await import('node:url');",
+    '  const loaded = await import(pathToFileURL(workerData.parquetWasm).href);',
+    '  const pw = loaded.default ?? loaded;',
+    `  (${runEncodeWorker.toString()})(parentPort, { pw, buildWriterProperties });`,
+    '})();',
+  ].join('\n');
+}
+
+interface Job {
+  task: EncodeTask;
+  /** Threads the export that asked may use: a new worker starts only below this. */
+  threads: number;
+  resolve(bytes: Uint8Array): void;
+  reject(error: Error): void;
+}
+
+/** A job handed to the pool. */
+export interface EncodeJob {
+  done: Promise<Uint8Array>;
+  cancel(reason: Error): void;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  job: Job | null;
+}
+
+/**
+ * The process's Parquet encoding workers, for exports with `workers` > 1. Each job encodes
+ * one or a few row groups into a small complete file. Workers start when a job finds none idle
+ * (so an export of one row group starts one), up to the asking export's `workers`; they stay
+ * for later exports, unref'd while idle so they never hold an exiting process open. A worker
+ * that dies fails only the job it was running and is replaced by the next job that needs one.
+ */
+export class ParquetEncodePool {
+  private readonly workers: PoolWorker[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Workers running a job now. */
+  get busy(): number {
+    return this.workers.filter((w) => w.job !== null).length;
+  }
+
+  /**
+   * Encodes `ipc` (transferred: detached here) with `config`. `done` rejects when the writer
+   * refuses the rows (the Error's message is the writer's), when the worker dies, or at once
+   * on `cancel`: a job not started is dropped; one running finishes in its worker, unseen.
+   */
+  encode(ipc: Uint8Array, config: WriterConfig, threads: number): EncodeJob {
+    let job!: Job;
+    const done = new Promise<Uint8Array>((resolve, reject) => {
+      job = { task: { id: this.nextId++, ipc, config }, threads, resolve, reject };
+    });
+    this.queue.push(job);
+    this.dispatch();
+    return {
+      done,
+      cancel: (reason: Error): void => {
+        const at = this.queue.indexOf(job);
+        if (at >= 0) this.queue.splice(at, 1);
+        job.reject(reason);
+      },
+    };
+  }
+
+  /** Ends every worker (tests; a crash is simulated the same way). Jobs running fail. */
+  async terminate(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let slot = this.workers.find((w) => w.job === null);
+      if (!slot) {
+        if (this.workers.length >= this.queue[0].threads) return;
+        slot = this.start();
+      }
+      const job = this.queue.shift() as Job;
+      slot.job = job;
+      slot.worker.ref();
+      slot.worker.postMessage(job.task, [job.task.ipc.buffer as ArrayBuffer]);
+    }
+  }
+
+  private start(): PoolWorker {
+    const worker = new Worker(buildEncodeWorkerSource(), { eval: true, workerData: { parquetWasm: resolveParquetWasm() } });
+    const slot: PoolWorker = { worker, job: null };
+    worker.on('message', (result: EncodeResult) => {
+      const job = slot.job;
+      if (!job || job.task.id !== result.id) return;
+      slot.job = null;
+      worker.unref();
+      if ('bytes' in result) job.resolve(result.bytes);
+      else job.reject(new Error(result.error));
+      this.dispatch();
+    });
+    let dead = false;
+    const die = (error: Error): void => {
+      if (dead) return;
+      dead = true;
+      const at = this.workers.indexOf(slot);
+      if (at >= 0) this.workers.splice(at, 1);
+      const job = slot.job;
+      slot.job = null;
+      job?.reject(error);
+      this.dispatch();
+    };
+    worker.on('error', die);
+    worker.on('exit', (code) => die(new Error(`the Parquet worker exited (code ${code})`)));
+    this.workers.push(slot);
+    return slot;
+  }
+}
+
+
+let pool: ParquetEncodePool | null = null;
+
+/** The process's encoding pool (workers start with the first jobs that need them). */
+export function parquetEncodePool(): ParquetEncodePool {
+  pool ??= new ParquetEncodePool();
+  return pool;
+}

@@ -1,0 +1,236 @@
+/**
+ * The parallel parquet path (EncoderContext.workers > 1): row groups encoded by several workers
+ * and stitched into one file under a footer of our own. Judged by pyarrow, DuckDB and polars
+ * (test/readers/read_back.py), and against the single-threaded path value by value.
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { exportTable, fromBatches } from '../../src/index.js';
+import type { ByteSink, ExportRequest } from '../../src/index.js';
+import { parquetEncodePool } from '../../src/formats/parquet/encode-pool.js';
+import { parquetEncoder } from '../../src/formats/parquet/index.js';
+import { readPart } from '../../src/formats/parquet/stitch.js';
+import { TType, ThriftReader, ThriftWriter, type ThriftStruct } from '../../src/formats/parquet/thrift.js';
+import { defineFixture } from '../fixtures/build.js';
+import { largeRandom } from '../fixtures/large-random.js';
+import { mediumRandom, schemaTypes } from '../fixtures/tables.js';
+import type { Fixture } from '../fixtures/tables.js';
+import { expectSameValues, readBack } from '../helpers/readers.js';
+import type { ReadBack } from '../helpers/readers.js';
+
+const root = mkdtempSync(join(tmpdir(), 'parquet-parallel-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+type PyarrowReadBack = ReadBack & { metadata: { row_groups: number[]; num_rows: number; columns: Record<string, { arrow_type: string }> }[] };
+
+async function exportWith(fixture: Fixture, dir: string, request: Partial<ExportRequest> = {}): Promise<string[]> {
+  const out = join(root, dir);
+  const done = await exportTable(fromBatches(fixture.batches), { format: 'parquet', out, table: fixture.table, ...request } as ExportRequest);
+  expect(done.status, done.errorMessage ?? '').toBe('completed');
+  return done.files.map((f) => f.path as string);
+}
+
+/** The footer (FileMetaData) bytes of a Parquet file. */
+function footerOf(bytes: Uint8Array): Uint8Array {
+  const length = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 8, 4).getUint32(0, true);
+  return bytes.subarray(bytes.length - 8 - length, bytes.length - 8);
+}
+
+describe('Thrift compact protocol', () => {
+  it('reads and writes real footers back to the same bytes (one-thread and stitched files)', async () => {
+    const [single] = await exportWith(mediumRandom, 'thrift-w1', { workers: 1, parquet: { rowGroupSize: 700 } });
+    const [stitched] = await exportWith(mediumRandom, 'thrift-w2', { workers: 2, parquet: { rowGroupSize: 700 } });
+    for (const path of [single, stitched]) {
+      const footer = footerOf(readFileSync(path));
+      const reader = new ThriftReader(footer);
+      const meta = reader.readStruct();
+      expect(reader.offset).toBe(footer.length);
+      const writer = new ThriftWriter();
+      writer.writeStruct(meta);
+      expect(Buffer.from(writer.finish()).equals(Buffer.from(footer)), path).toBe(true);
+    }
+  }, 120_000);
+
+  it('round-trips every type: bool fields and lists, i8, i16, i32, i64 extremes, double, binary, nested structs, maps, long field ids', () => {
+    const struct: ThriftStruct = {
+      fields: [
+        { id: 1, type: TType.True, value: true },
+        { id: 2, type: TType.False, value: false },
+        { id: 3, type: TType.Byte, value: -128 },
+        { id: 4, type: TType.I16, value: -32768 },
+        { id: 5, type: TType.I32, value: 2147483647 },
+        { id: 6, type: TType.I64, value: -(2n ** 63n) },
+        { id: 7, type: TType.I64, value: 2n ** 63n - 1n },
+        { id: 8, type: TType.Double, value: -0.1 },
+        { id: 9, type: TType.Binary, value: new Uint8Array([0, 255, 1]) },
+        { id: 10, type: TType.List, value: { elementType: TType.True, items: [{ type: TType.True, value: true }, { type: TType.False, value: false }] } },
+        { id: 11, type: TType.List, value: { elementType: TType.I32, items: Array.from({ length: 20 }, (_, i) => ({ type: TType.I32, value: i - 10 })) } },
+        { id: 12, type: TType.Struct, value: { fields: [{ id: 40, type: TType.I16, value: 7 }, { id: 2, type: TType.Binary, value: new Uint8Array() }] } },
+        { id: 13, type: TType.Map, value: { keyType: TType.Binary, valueType: TType.I64, entries: [[{ type: TType.Binary, value: new Uint8Array([97]) }, { type: TType.I64, value: 5n }]] } },
+        { id: 14, type: TType.List, value: { elementType: TType.Struct, items: [] } },
+        { id: 300, type: TType.Set, value: { elementType: TType.Double, items: [{ type: TType.Double, value: Number.NaN }] } },
+      ],
+    };
+    const writer = new ThriftWriter();
+    writer.writeStruct(struct);
+    const bytes = writer.finish().slice();
+    const back = new ThriftReader(bytes).readStruct();
+    expect(back).toEqual(struct);
+    const again = new ThriftWriter();
+    again.writeStruct(back);
+    expect(Buffer.from(again.finish()).equals(Buffer.from(bytes))).toBe(true);
+  });
+
+  it('refuses a damaged footer instead of reading past its end', () => {
+    const writer = new ThriftWriter();
+    writer.writeStruct({ fields: [{ id: 1, type: TType.Binary, value: new Uint8Array(10) }] });
+    const bytes = writer.finish().slice(0, 5);
+    expect(() => new ThriftReader(bytes).readStruct()).toThrow(/past the end/);
+  });
+});
+
+describe('parallel parquet (workers 2)', () => {
+  it('several row groups, stitched: pyarrow, DuckDB and polars read the source back, schema and all', async () => {
+    const [path] = await exportWith(mediumRandom, 'stitched', { workers: 2, parquet: { rowGroupSize: 600 } });
+    const types = schemaTypes(mediumRandom);
+    const arrow = await readBack('pyarrow', 'parquet', [path], types) as PyarrowReadBack;
+    expect(arrow.metadata[0].row_groups).toEqual([...Array(8).fill(600), 200]);
+    expectSameValues(arrow, mediumRandom);
+    const single = await readBack('pyarrow', 'parquet', await exportWith(mediumRandom, 'stitched-w1', { workers: 1, parquet: { rowGroupSize: 600 } }), types) as PyarrowReadBack;
+    // The Arrow schema (ARROW:schema: timestamp units, field metadata) is the one-thread file's.
+    expect(arrow.dtypes).toEqual(single.dtypes);
+    expect(arrow.metadata[0].columns).toMatchObject(Object.fromEntries(Object.entries(single.metadata[0].columns)
+      .map(([name, c]) => [name, { arrow_type: c.arrow_type }])));
+    expectSameValues(await readBack('duckdb', 'parquet', [path], types), mediumRandom);
+    const polars = await readBack('polars', 'parquet', [path], types);
+    expect(polars.rows).toBe(mediumRandom.table.numRows ?? 5000);
+    for (const v of mediumRandom.table.variables) expect(polars.values[v.name], v.name).toEqual(arrow.values[v.name]);
+  }, 180_000);
+
+  it('workers 1 and 2 give the same values, row by row, with the default row groups', async () => {
+    const types = schemaTypes(largeRandom);
+    const one = await readBack('pyarrow', 'parquet', await exportWith(largeRandom, 'same-w1', { workers: 1 }), types);
+    const two = await readBack('pyarrow', 'parquet', await exportWith(largeRandom, 'same-w2', { workers: 2 }), types);
+    expect(two.dtypes).toEqual(one.dtypes);
+    expect(two.values).toEqual(one.values);
+  }, 180_000);
+
+  it('applies per-column encodings by name, whatever the name (delta for integers, dictionary for repetitive text)', async () => {
+    const names = ['a.b', 'with space', 'ünïcödé 列', 'quote"d', 'a'];
+    const rows = 600;
+    const fixture = defineFixture('odd_names', names.map((name, i) => ({ name, type: i % 2 === 0 ? 'string' as const : 'integer' as const })),
+      Object.fromEntries(names.map((name, i) => [name, Array.from({ length: rows }, (_, r) => (i % 2 === 0 ? `v${r % 3}` : BigInt(r % 2)))])));
+    const [path] = await exportWith(fixture, 'odd-names', { workers: 2, parquet: { rowGroupSize: 250 } });
+    const got = await readBack('pyarrow', 'parquet', [path], schemaTypes(fixture)) as ReadBack & {
+      metadata: { columns: Record<string, { encodings: string[] }> }[];
+    };
+    expectSameValues(got, fixture);
+    names.forEach((name, i) => expect(got.metadata[0].columns[name].encodings, name).toContain(i % 2 === 0 ? 'RLE_DICTIONARY' : 'DELTA_BINARY_PACKED'));
+  }, 60_000);
+
+  it('an empty table gives a file with every column and no row group', async () => {
+    const sink = new MemorySink();
+    const file = await parquetEncoder.prepare(mediumRandom.table, {}, { workers: 2 }).beginFile(sink);
+    await file.endFile();
+    const path = sink.save(join(root, 'empty.parquet'));
+    const got = await readBack('pyarrow', 'parquet', [path], schemaTypes(mediumRandom)) as PyarrowReadBack;
+    expect(got.rows).toBe(0);
+    expect(got.metadata[0].row_groups).toEqual([]);
+    expect(got.columns).toEqual(mediumRandom.table.variables.map((v) => v.name));
+  }, 60_000);
+
+  it('keeps at most 2 × workers row groups out (backpressure), counts them in bufferedRows, writes them in order', async () => {
+    const sink = new MemorySink();
+    const file = await parquetEncoder.prepare(largeRandom.table, { rowGroupSize: 500 }, { workers: 2 }).beginFile(sink);
+    let row = 0;
+    for (const batch of largeRandom.batches) {
+      await file.writeBatch(batch, row);
+      row += batch.numRows;
+      const buffered = file.bufferedRows?.() ?? 0;
+      expect(buffered).toBeLessThan(4 * 500 + 500);
+      expect(buffered).toBeLessThanOrEqual(row);
+    }
+    await file.endFile();
+    const path = sink.save(join(root, 'ordered.parquet'));
+    const part = readPart(new Uint8Array(readFileSync(path)));
+    expect(part.groups.length).toBe(80);
+    expectSameValues(await readBack('pyarrow', 'parquet', [path], schemaTypes(largeRandom)), largeRandom);
+  }, 120_000);
+
+  it('split by maxFileSize: standalone parts, each read back, together the source', async () => {
+    const limit = 2 ** 20;
+    const paths = await exportWith(largeRandom, 'split', { workers: 2, maxFileSize: limit, parquet: { rowGroupSize: 300 } });
+    expect(paths.length).toBeGreaterThan(2);
+    for (const p of paths) expect(readFileSync(p).length, p).toBeLessThanOrEqual(1.05 * limit);
+    const got = await readBack('pyarrow', 'parquet', paths, schemaTypes(largeRandom)) as PyarrowReadBack;
+    expectSameValues(got, largeRandom, { partRows: got.metadata.map((m) => m.num_rows) });
+    expectSameValues(await readBack('duckdb', 'parquet', paths, schemaTypes(largeRandom)), largeRandom);
+  }, 180_000);
+
+  it('a cancel mid-export leaves no file, frees the workers within 1 s, and the next export works', async () => {
+    const out = join(root, 'cancelled');
+    const controller = new AbortController();
+    let delivered = 0;
+    async function* slowBatches() {
+      for (const batch of largeRandom.batches) {
+        delivered += 1;
+        if (delivered === 6) controller.abort();
+        yield batch;
+      }
+    }
+    const done = await exportTable(fromBatches(slowBatches()), { format: 'parquet', out, table: largeRandom.table, workers: 2, signal: controller.signal, parquet: { rowGroupSize: 1000 } });
+    expect(done.status).toBe('cancelled');
+    expect(readdirOrEmpty(out)).toEqual([]);
+    const deadline = Date.now() + 1000;
+    while (parquetEncodePool().busy > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(parquetEncodePool().busy).toBe(0);
+    await exportWith(mediumRandom, 'after-cancel', { workers: 2, parquet: { rowGroupSize: 1000 } });
+  }, 120_000);
+
+  it('a worker that dies fails the export with a parquet error; the next export starts new workers', async () => {
+    const pool = parquetEncodePool();
+    let killed = false;
+    async function* batches() {
+      let row = 0;
+      for (const batch of largeRandom.batches) {
+        row += batch.numRows;
+        if (!killed && row > 5000 && pool.busy > 0) {
+          killed = true;
+          await pool.terminate();
+        }
+        yield batch;
+      }
+    }
+    const out = join(root, 'crashed');
+    const done = await exportTable(fromBatches(batches()), { format: 'parquet', out, table: largeRandom.table, workers: 2, parquet: { rowGroupSize: 1000 } });
+    expect(killed).toBe(true);
+    expect(done.status).toBe('failed');
+    expect(done.errorMessage).toMatch(/^parquet.*the Parquet worker exited/);
+    expect(readdirOrEmpty(out)).toEqual([]);
+    const [path] = await exportWith(mediumRandom, 'after-crash', { workers: 2, parquet: { rowGroupSize: 1000 } });
+    expectSameValues(await readBack('pyarrow', 'parquet', [path], schemaTypes(mediumRandom)), mediumRandom);
+  }, 120_000);
+});
+
+class MemorySink implements ByteSink {
+  private readonly chunks: Uint8Array[] = [];
+  bytesWritten = 0;
+  async write(bytes: Uint8Array): Promise<void> {
+    this.chunks.push(bytes.slice());
+    this.bytesWritten += bytes.length;
+  }
+  save(path: string): string {
+    writeFileSync(path, Buffer.concat(this.chunks));
+    return path;
+  }
+}
+
+function readdirOrEmpty(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
