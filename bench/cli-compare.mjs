@@ -9,14 +9,21 @@
 //   - the peers writing the same table from memory (bench/reference.py --serve, one Python process
 //     single-threaded and one with all cores, each holding the table, read before any timing):
 //     DuckDB COPY TO csv/json/parquet from its own in-memory table, pyarrow write_csv and
-//     pq.write_table, polars write_csv/write_ndjson/write_parquet/write_avro.
+//     pq.write_table, polars write_csv/write_ndjson/write_parquet, and with --avro-peer polars
+//     write_avro (deflate): left out by default, as it takes ~60 s a run at 5,000,000 rows here
+//     (3.5 GB peak RSS), half the script's time with it.
 //
 // Prints the medians as markdown tables (seconds; ratios; rows/s and peak RSS with workers 1 and
 // the default against issue #12's acceptance) and appends them, with the command, to
 // bench/RESULTS.md.
 //
 //   node bench/cli-compare.mjs [--rows 5000000] [--runs 3] [--formats csv,jsonl,parquet,avro,dta,sav]
-//                              [--peer-threads 1,all] [--no-peers] [--no-write]
+//                              [--peer-threads 1,all] [--no-peers] [--avro-peer] [--no-write]
+//
+// About 6 minutes at 5,000,000 rows and 3 runs on this 2-core machine under a load of 4–6 (12 with
+// --avro-peer; --runs 5: about 10); the first run also writes the 361 MB input (~10 s). The
+// machine is shared: at that load the runs of one job spread by up to 1.7×, so take the
+// acceptance figures on a quiet machine, or with --runs 5.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -44,6 +51,7 @@ const { values } = parseArgs({ options: {
   formats: { type: 'string', default: 'csv,jsonl,parquet,avro,dta,sav' },
   'peer-threads': { type: 'string', default: '1,all' },
   'no-peers': { type: 'boolean', default: false },
+  'avro-peer': { type: 'boolean', default: false },
   'no-write': { type: 'boolean', default: false },
 } });
 const rows = Number(values.rows);
@@ -52,7 +60,7 @@ const formats = values.formats.split(',').filter(Boolean);
 const peerThreads = values['no-peers'] ? [] : values['peer-threads'].split(',').filter(Boolean);
 for (const t of peerThreads) if (t !== '1' && t !== 'all') throw new Error(`--peer-threads: "${t}" is neither 1 nor all`);
 const PEERS = ['DuckDB', 'pyarrow', 'polars'];
-const PEER_FORMATS = ['csv', 'jsonl', 'parquet', 'avro'];
+const PEER_FORMATS = ['csv', 'jsonl', 'parquet', ...(values['avro-peer'] ? ['avro'] : [])];
 const cli = join(root, 'dist', 'cli', 'main.js');
 const python = join(root, '.venv', 'bin', 'python');
 if (!existsSync(cli)) throw new Error('bench: no dist/cli/main.js; run `npm run build` first');
@@ -117,7 +125,7 @@ function runCli(format, workers) {
 }
 
 const peers = [];
-for (const threads of peerThreads) {
+for (const threads of formats.some((f) => PEER_FORMATS.includes(f)) ? peerThreads : []) {
   log(`loading the table into reference.py --threads ${threads}`);
   peers.push(await startPeers(threads));
 }
@@ -169,7 +177,7 @@ say(`## CLI against DuckDB, pyarrow and polars, ${rows.toLocaleString('en-US')} 
 say();
 say(`Command: \`npm run build && node bench/cli-compare.mjs${args ? ` ${args}` : ''}\` (node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${sourceState()}). Load average (1 / 5 / 15 min) at the start ${loadAtStart}, at the end ${load()}.`);
 say();
-say(`The ${rows.toLocaleString('en-US')}-row benchmark table (bench/table.mjs: 9 columns, timestamps without a zone) as an Arrow IPC file of ${mb(statSync(input).size)} MB in the page cache. Ours: the whole CLI process, \`node dist/cli/main.js <file> --format <f> --out <dir>\`, with the default workers and with \`--workers 1\`. Peers: writing the same table from memory (read before timing; bench/reference.py), one Python process single-threaded and one with every library's defaults (${peerInfo || 'none'}); DuckDB from its own in-memory table (jsonl: \`FORMAT json\`), pyarrow \`write_csv\` / \`pq.write_table\`, polars \`write_csv\` / \`write_ndjson\` / \`write_parquet\` / \`write_avro\`; parquet snappy, avro deflate, as ours. Median of ${runs} runs each, alternating in one run. —: the peer writes no such format.`);
+say(`The ${rows.toLocaleString('en-US')}-row benchmark table (bench/table.mjs: 9 columns, timestamps without a zone) as an Arrow IPC file of ${mb(statSync(input).size)} MB in the page cache. Ours: the whole CLI process, \`node dist/cli/main.js <file> --format <f> --out <dir>\`, with the default workers and with \`--workers 1\`. Peers: writing the same table from memory (read before timing; bench/reference.py), one Python process single-threaded and one with every library's defaults (${peerInfo || 'none'}); DuckDB from its own in-memory table (jsonl: \`FORMAT json\`), pyarrow \`write_csv\` / \`pq.write_table\`, polars \`write_csv\` / \`write_ndjson\` / \`write_parquet\`${PEER_FORMATS.includes('avro') ? ' / \`write_avro\`' : ''}; parquet snappy${PEER_FORMATS.includes('avro') ? ', avro deflate' : ''}, as ours. Median of ${runs} runs each, alternating in one run. —: the peer writes no such format${PEER_FORMATS.includes('avro') ? '' : ' (or, for avro, was not run: polars only with --avro-peer)'}.`);
 say();
 say(`| format | tabular-export CLI (default workers) | CLI --workers 1 | ${columns.map((c) => c.label).join(' | ')} |`);
 say(`|---|---|---|${columns.map(() => '---|').join('')}`);

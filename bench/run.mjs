@@ -7,7 +7,7 @@
 //                                  [--variants 'avro:{"avro":{"codec":"null"}};…']
 //                                  [--workers-list 1,default] [--reference-threads 1,all]
 //                                  [--stream-rows 10000000] [--stream-formats csv] [--no-write]
-//                                  [--no-reference]
+//                                  [--no-reference] [--avro-peer]
 //
 // --workers-list: the `workers` settings each format (and each variant, and each streaming run)
 // is run with; `default` leaves the option out (the Exporter's default: the available
@@ -17,7 +17,8 @@
 // run (bench/reference.py in the project's .venv), once single-threaded and once with every
 // library's default threads (all cores), each setting in a Python process of its own, so the
 // figures can be read side by side with independent writers on whatever load the shared machine
-// has at the time.
+// has at the time. --avro-peer adds polars' avro (deflate) writer, left out by default for its
+// slowness (about 10 s a write at 1,000,000 rows, run 2 × (iterations + 1) times).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -49,6 +50,7 @@ const { values } = parseArgs({ options: {
   'stream-formats': { type: 'string', default: 'csv' },
   'no-write': { type: 'boolean', default: false },
   'no-reference': { type: 'boolean', default: false },
+  'avro-peer': { type: 'boolean', default: false },
 } });
 const rows = Number(values.rows);
 const formats = values.formats ? values.formats.split(',') : availableFormats();
@@ -104,7 +106,7 @@ if (!values['no-reference'] && referenceThreads.length) {
   const work = mkdtempSync(join(tmpdir(), 'te-ref-'));
   const input = join(work, 'table.arrows');
   await writeBenchIPC(rows, input);
-  const peerFormats = formats.filter((f) => ['csv', 'jsonl', 'parquet', 'avro'].includes(f));
+  const peerFormats = formats.filter((f) => ['csv', 'jsonl', 'parquet', ...(values['avro-peer'] ? ['avro'] : [])].includes(f));
   const refs = [];
   for (const threads of referenceThreads) {
     const out = execFileSync(python, [join(here, 'reference.py'), input, values.iterations, work, '--threads', threads, '--formats', peerFormats.join(',')], { encoding: 'utf8' });
@@ -112,7 +114,7 @@ if (!values['no-reference'] && referenceThreads.length) {
   }
   rmSync(work, { recursive: true, force: true });
   say('');
-  say(`Reference writers on the same table in the same run (bench/reference.py: read into memory first, not timed; DuckDB from its own in-memory table, polars from a DataFrame, pyarrow from the Arrow table). "1": DuckDB \`SET threads=1\`, pyarrow with one CPU and one I/O thread, polars with POLARS_MAX_THREADS=1; "all": each library's defaults. parquet snappy, avro deflate (as ours). Median of ${values.iterations} after 1 warm-up. Peak RSS of the Python process during that writer's runs, the table in all three forms included.`);
+  say(`Reference writers on the same table in the same run (bench/reference.py: read into memory first, not timed; DuckDB from its own in-memory table, polars from a DataFrame, pyarrow from the Arrow table). "1": DuckDB \`SET threads=1\`, pyarrow with one CPU and one I/O thread, polars with POLARS_MAX_THREADS=1; "all": each library's defaults. parquet snappy${peerFormats.includes('avro') ? ', avro deflate' : ''} (as ours). Median of ${values.iterations} after 1 warm-up. Peak RSS of the Python process during that writer's runs, the table in all three forms included.`);
   say('');
   say('| writer | threads | format | median s | rows/s | output MB | MB/s | peak RSS MB |');
   say('|---|---|---|---|---|---|---|---|');
