@@ -4,7 +4,9 @@
  * (test/readers/read_back.py), and against the single-threaded path value by value.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exportTable, fromBatches } from '../../src/index.js';
@@ -20,6 +22,7 @@ import type { Fixture } from '../fixtures/tables.js';
 import { expectSameValues, readBack } from '../helpers/readers.js';
 import type { ReadBack } from '../helpers/readers.js';
 
+const execFileAsync = promisify(execFile);
 const root = mkdtempSync(join(tmpdir(), 'parquet-parallel-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -212,6 +215,24 @@ describe('parallel parquet (workers 2)', () => {
     const [path] = await exportWith(mediumRandom, 'after-crash', { workers: 2, parquet: { rowGroupSize: 1000 } });
     expectSameValues(await readBack('pyarrow', 'parquet', [path], schemaTypes(mediumRandom)), mediumRandom);
   }, 120_000);
+});
+
+describe('parallel parquet workers and the process', () => {
+  it('idle workers do not keep a process alive: it exits by itself after an export', async () => {
+    const script = join(root, 'exits.mts');
+    const index = new URL('../../src/index.ts', import.meta.url).href;
+    writeFileSync(script, [
+      `import { exportTable, fromRows } from ${JSON.stringify(index)};`,
+      "const rows = Array.from({ length: 3000 }, (_, i) => ({ id: BigInt(i), note: 'n' + (i % 7) }));",
+      "const table = { name: 't', variables: [{ name: 'id', type: 'integer' }, { name: 'note', type: 'string' }] };",
+      `const done = await exportTable(fromRows(rows, table), { format: 'parquet', out: ${JSON.stringify(join(root, 'exits'))}, workers: 2, parquet: { rowGroupSize: 500 } });`,
+      "console.log(done.status);",
+    ].join('\n'));
+    const started = Date.now();
+    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', script], { timeout: 60_000 });
+    expect(stdout.trim()).toBe('completed');
+    expect(Date.now() - started).toBeLessThan(60_000);
+  }, 90_000);
 });
 
 class MemorySink implements ByteSink {

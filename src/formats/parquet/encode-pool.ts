@@ -24,13 +24,19 @@ interface Job {
   task: EncodeTask;
   /** Threads the export that asked may use: a new worker starts only below this. */
   threads: number;
-  resolve(bytes: Uint8Array): void;
+  resolve(result: EncodedPart): void;
   reject(error: Error): void;
+}
+
+/** A small Parquet file, and the job's IPC buffer back for reuse. */
+export interface EncodedPart {
+  bytes: Uint8Array;
+  spare: ArrayBuffer;
 }
 
 /** A job handed to the pool. */
 export interface EncodeJob {
-  done: Promise<Uint8Array>;
+  done: Promise<EncodedPart>;
   cancel(reason: Error): void;
 }
 
@@ -61,13 +67,13 @@ export class ParquetEncodePool {
   }
 
   /**
-   * Encodes `ipc` (transferred: detached here) with `config`. `done` rejects when the writer
+   * Encodes `ipc` (its whole buffer transferred: detached here) with `config`. `done` rejects when the writer
    * refuses the rows (the Error's message is the writer's), when the worker dies, or at once
    * on `cancel`: a job not started is dropped; one running finishes in its worker, unseen.
    */
   encode(ipc: Uint8Array, config: WriterConfig, threads: number): EncodeJob {
     let job!: Job;
-    const done = new Promise<Uint8Array>((resolve, reject) => {
+    const done = new Promise<EncodedPart>((resolve, reject) => {
       job = { task: { id: this.nextId++, ipc, config }, threads, resolve, reject };
     });
     this.queue.push(job);
@@ -109,7 +115,7 @@ export class ParquetEncodePool {
       if (!job || job.task.id !== result.id) return;
       slot.job = null;
       worker.unref();
-      if ('bytes' in result) job.resolve(result.bytes);
+      if ('bytes' in result) job.resolve({ bytes: result.bytes, spare: result.spare });
       else job.reject(new Error(result.error));
       this.dispatch();
     });

@@ -22,6 +22,9 @@ export interface ParquetPlan {
   dictionaryColumns: string[] | null;
   /** The parallel path's encodings (ParallelParquetFileEncoder), chosen like dictionaryColumns. */
   encodingChoice: EncodingChoice | null;
+  /** The parallel path: the schema message of schemaIPC, and IPC buffers the workers gave back. */
+  schemaMessage: Uint8Array | null;
+  spareIPCBuffers: ArrayBuffer[];
 }
 
 /**

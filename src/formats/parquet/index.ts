@@ -30,6 +30,8 @@ export const parquetEncoder: FormatEncoder<ParquetOptions> = {
       schemaIPC: encodeBatchIPC(makeEmptyBatch(schema), schema),
       dictionaryColumns: null,
       encodingChoice: null,
+      schemaMessage: null,
+      spareIPCBuffers: [],
     };
     const threads = context?.workers ?? 1;
     return {

@@ -1,8 +1,9 @@
-import { RecordBatch, Table as ArrowTable, Type, tableToIPC } from 'apache-arrow';
+import { RecordBatch, Type } from 'apache-arrow';
 import { ExportError } from '../../errors.js';
 import type { ByteSink, FileEncoder, Patch } from '../protocol.js';
 import { chooseEncodings } from './dictionary-choice.js';
-import { parquetEncodePool, type EncodeJob } from './encode-pool.js';
+import { parquetEncodePool, type EncodeJob, type EncodedPart } from './encode-pool.js';
+import { schemaMessageOf, writeIPCStream } from './ipc-writer.js';
 import type { ParquetPlan } from './file-encoder.js';
 import type { WriterConfig } from './messages.js';
 import { ParquetStitcher, readPart } from './stitch.js';
@@ -74,7 +75,7 @@ export class ParallelParquetFileEncoder implements FileEncoder {
     if (!this.stitcher.hasParts && this.out.length === 0) {
       // No rows at all: a file of the schema and no row group, encoded like any other.
       this.config ??= planWriterConfig(this.plan.table, this.plan.options, []);
-      this.out.push({ pieces: [], rows: 0, bytes: 0, encoded: this.encode(this.plan.schemaIPC.slice()) });
+      this.out.push({ pieces: [], rows: 0, bytes: 0, encoded: this.encode(writeIPCStream(this.schemaMessage(), [], null)) });
     }
     while (this.out.length > 0) await this.writeOldest();
     await this.write(this.stitcher.finish());
@@ -101,10 +102,14 @@ export class ParallelParquetFileEncoder implements FileEncoder {
   private submit(): void {
     const group = this.open;
     this.open = emptyGroup();
-    const batches = group.pieces.map((p) => (p.batch.schema === this.plan.schema ? p.batch : new RecordBatch(this.plan.schema, p.batch.data)));
-    const ipc = tableToIPC(new ArrowTable(batches), 'stream');
-    group.encoded = this.encode(ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength ? ipc : ipc.slice());
+    const spares = this.plan.spareIPCBuffers;
+    group.encoded = this.encode(writeIPCStream(this.schemaMessage(), group.pieces.map((p) => p.batch), spares.pop() ?? null));
     this.out.push(group);
+  }
+
+  /** The schema message of every group's IPC stream: the export's schema, field metadata and all. */
+  private schemaMessage(): Uint8Array {
+    return (this.plan.schemaMessage ??= schemaMessageOf(this.plan.schemaIPC));
   }
 
   private encode(ipc: Uint8Array): EncodeJob {
@@ -116,17 +121,19 @@ export class ParallelParquetFileEncoder implements FileEncoder {
   /** Waits for the oldest group out and appends its column chunks to the file. */
   private async writeOldest(): Promise<void> {
     const group = this.out[0];
-    let bytes: Uint8Array;
+    let part: EncodedPart;
     try {
-      bytes = await (group.encoded as EncodeJob).done;
+      part = await (group.encoded as EncodeJob).done;
     } catch (err) {
       throw this.fail(this.failure ?? explainGroupFailure(group, err));
     }
     this.checkUsable(true);
     this.out.shift();
+    const spares = this.plan.spareIPCBuffers;
+    if (spares.length < 2 * this.threads) spares.push(part.spare);
     let chunks: Uint8Array[];
     try {
-      chunks = this.stitcher.add(readPart(bytes));
+      chunks = this.stitcher.add(readPart(part.bytes));
     } catch (err) {
       throw this.fail(toInternalError(err));
     }
