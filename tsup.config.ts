@@ -13,7 +13,8 @@ export default defineConfig([
     target: 'node20',
   },
   {
-    entry: { 'cli/main': 'src/cli/main.ts' },
+    // The worker threads' entry (src/parallel/pool.ts finds it beside the library and the CLI's chunks).
+    entry: { 'cli/main': 'src/cli/main.ts', 'encode-worker': 'src/parallel/encode-worker.ts' },
     format: ['esm'],
     // The server's code and each format's encoder go in chunks of their own, loaded when used
     // (issue #12: start-up).

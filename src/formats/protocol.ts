@@ -67,6 +67,13 @@ export interface FileEncoder {
    */
   bufferedRows?(): number;
   /**
+   * Writes out every row writeBatch accepted whose bytes are still being encoded elsewhere (on
+   * worker threads), so the file's size is exact; the splitting sink calls it where it measures
+   * a part (its first slice, near the limit). Encoders that hold rows by design (a parquet row
+   * group, an avro block) do not have it.
+   */
+  drain?(): Promise<void>;
+  /**
    * Gives the file up after a failure or cancel, instead of endFile: frees at once what the
    * encoder holds outside plain memory (the parquet worker's writer, the dta strL spool file).
    * May come while a writeBatch is still pending, which then rejects or is ignored; safe to

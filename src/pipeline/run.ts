@@ -106,6 +106,7 @@ export async function runPipeline<Options>(req: PipelineRequest<Options>): Promi
       maxFileSize: req.maxFileSize ?? caps.defaultMaxFileSize,
       maxRowsPerFile: req.maxRowsPerFile,
       maxParts: req.maxParts,
+      hashOffThread: (req.workers ?? 1) > 1,
     }, req.progress);
     const positioned = positionBatches(batches, table, format);
     await pipeline(Readable.from(positioned, { objectMode: true, highWaterMark: 1 }), sink, { signal: req.signal });

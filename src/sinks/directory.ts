@@ -66,7 +66,7 @@ export class DirectoryTarget implements FileTarget {
       throw targetFailed(`opening ${spec.name}`, new Error('the export stopped'));
     }
     const stream = handle.createWriteStream();
-    const file: OpenFile = { output: openPartOutput(stream, { gzip: spec.gzip, name: spec.name, patchPath: path }), stream };
+    const file: OpenFile = { output: openPartOutput(stream, { gzip: spec.gzip, name: spec.name, patchPath: path, hashOffThread: spec.hashOffThread, localFile: true }), stream };
     this.writing.add(file);
     return withClose(file.output, async (patches) => {
       const result = await file.output.close(patches);

@@ -1,11 +1,13 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Transform, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Transform, Writable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import { constants as zlibConstants, createGzip } from 'node:zlib';
 import { ExportError } from '../errors.js';
 import type { ByteSink, Patch } from '../formats/protocol.js';
+import { localMd5, threadMd5, type Md5 } from '../parallel/md5.js';
+import { recycle } from '../parallel/recycle.js';
 import { targetFailed } from './target-error.js';
 
 export interface PartResult {
@@ -34,11 +36,16 @@ export interface PartOutput extends ByteSink {
 /** Counts and hashes the bytes on their way to the destination. */
 class Tap extends Transform {
   bytes = 0;
-  readonly hash: Hash = createHash('md5');
+
+  constructor(readonly hash: Md5) {
+    super();
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
     this.bytes += chunk.length;
-    this.hash.update(chunk);
-    cb(null, chunk);
+    const wait = this.hash.update(chunk);
+    if (wait === null) cb(null, chunk);
+    else wait.then(() => cb(null, chunk), cb);
   }
 }
 
@@ -48,6 +55,13 @@ export interface PartOutputOptions {
   name: string;
   /** dest is this local file, which close() patches in place (the encoder's header rewrites). */
   patchPath?: string;
+  /** Take the MD5 on the hashing thread (an export with workers > 1) rather than on this one. */
+  hashOffThread?: boolean;
+  /**
+   * dest is a local file this library opened (not a caller's Writable, which may keep the
+   * bytes): chunk buffers go back to their exports once written (parallel/recycle.ts).
+   */
+  localFile?: boolean;
 }
 
 /**
@@ -58,10 +72,11 @@ export interface PartOutputOptions {
  */
 export function openPartOutput(dest: Writable, options: PartOutputOptions): PartOutput {
   const { gzip, name, patchPath } = options;
-  const tap = new Tap();
+  const tap = new Tap(options.hashOffThread ? threadMd5() : localMd5());
   const zip = gzip ? createGzip() : null;
   const head: Writable = zip ?? tap;
-  const stages = zip ? [zip, tap, dest] : [tap, dest];
+  const last = options.localFile ? recyclingFile(dest) : dest;
+  const stages = zip ? [zip, tap, last] : [tap, last];
   let failure: Error | null = null;
   const done = pipeline(stages as [Transform, ...Writable[]]).catch((err: unknown) => {
     failure ??= targetFailed(`writing ${name}`, err);
@@ -116,7 +131,14 @@ export function openPartOutput(dest: Writable, options: PartOutputOptions): Part
     async close(patches: readonly Patch[]): Promise<PartResult> {
       head.end();
       await done;
-      if (patches.length === 0) return { size: tap.bytes, md5: tap.hash.digest('hex') };
+      if (patches.length === 0) {
+        try {
+          return { size: tap.bytes, md5: await tap.hash.digest() };
+        } catch (err) {
+          throw (failure ??= err instanceof ExportError ? err : targetFailed(`hashing ${name}`, err));
+        }
+      }
+      tap.hash.dispose();
       if (!patchPath) {
         // Only a source giving other rows than the table declares gets here (PreparedEncoder.patchesHeader).
         throw new ExportError('SCHEMA_MISMATCH', 'the header, written first, turned out wrong at the end (the source did not give the rows the table declares), and a stream target cannot rewrite it');
@@ -134,10 +156,36 @@ export function openPartOutput(dest: Writable, options: PartOutputOptions): Part
     },
     destroy(err: Error): void {
       failure ??= err;
+      tap.hash.dispose();
       head.destroy(err);
       dest.destroy(err);
     },
   };
+}
+
+/**
+ * Passes chunks on to a local file's stream and recycles each chunk's buffer once the file has
+ * written it (the stream's per-write callback), so buffers go round instead of being made anew.
+ */
+function recyclingFile(file: Writable): Writable {
+  const onward = new Writable({
+    highWaterMark: file.writableHighWaterMark,
+    write(chunk: Buffer, _encoding, cb) {
+      if (file.write(chunk, (err) => { if (!err) recycle(chunk); })) cb();
+      else file.once('drain', () => cb());
+    },
+    final(cb) {
+      file.end();
+      finished(file).then(() => cb(), cb);
+    },
+    destroy(err, cb) {
+      file.destroy(err ?? undefined);
+      cb(err);
+    },
+  });
+  file.on('error', (err) => onward.destroy(err));
+  file.on('close', () => { if (!file.writableFinished) onward.destroy(new Error('the file closed before it was complete')); });
+  return onward;
 }
 
 /**

@@ -22,6 +22,8 @@ export interface SplitOptions {
   maxRowsPerFile?: number;
   /** The most parts allowed (default MAX_PARTS; lower only in tests, where 100,001 parts take too long). */
   maxParts?: number;
+  /** Take each part's MD5 on the hashing thread (the export has workers > 1). */
+  hashOffThread?: boolean;
 }
 
 export interface FinishedPart {
@@ -170,6 +172,7 @@ export class SplittingSink extends Writable {
       // limit, have it caught up, so the next estimate starts from the file's true size.
       if (maxFileSize !== undefined && (this.probing || approaching || firstSlice)) {
         this.probing = false;
+        await part.encoder.drain?.();
         await part.output.flush();
       }
       part.rows += take;
@@ -202,7 +205,7 @@ export class SplittingSink extends Writable {
       // slice would only change what they decide from their first batch (parquet's
       // dictionaries): until their first bytes, the rows' size in Arrow stands in, which
       // parquet and avro come out below, so such a first part can only end early.
-      if (part.encoder.bufferedRows) return this.fitByArrowSize(part, maxFileSize);
+      if (part.encoder.bufferedRows && !part.encoder.drain) return this.fitByArrowSize(part, maxFileSize);
       if (this.probed) return Infinity;
       this.probed = true;
       this.probing = true;
@@ -237,8 +240,8 @@ export class SplittingSink extends Writable {
     this.checkRunning();
     const limit = this.options.maxParts ?? MAX_PARTS;
     if (index >= limit) throw tooManyParts(`needs more: part ${index + 1} was about to be opened`, limit);
-    const { base, extension, gzip, patchable } = this.options;
-    const output = await this.target.openPart({ index, extension, gzip, patchable, name: partName(base, extension, index) });
+    const { base, extension, gzip, patchable, hashOffThread } = this.options;
+    const output = await this.target.openPart({ index, extension, gzip, patchable, name: partName(base, extension, index), hashOffThread });
     let encoder: FileEncoder;
     try {
       this.checkRunning();

@@ -55,7 +55,7 @@ export class StreamTarget implements FileTarget {
     const part: WritingPart = { dest };
     this.writing.add(part);
     if (!spec.patchable) {
-      const output = openPartOutput(dest, { gzip, name });
+      const output = openPartOutput(dest, { gzip, name, hashOffThread: spec.hashOffThread });
       part.output = output;
       return withClose(output, async (patches) => {
         const result = await output.close(patches);
@@ -68,7 +68,7 @@ export class StreamTarget implements FileTarget {
     const temp = await opening;
     // Until the copy at close, failures are the temporary file's: say so.
     part.file = temp.handle.createWriteStream();
-    const inner = openPartOutput(part.file, { gzip, name: `${name} in the temporary directory`, patchPath: temp.path });
+    const inner = openPartOutput(part.file, { gzip, name: `${name} in the temporary directory`, patchPath: temp.path, hashOffThread: spec.hashOffThread, localFile: true });
     part.output = inner;
     return withClose(inner, async (patches) => {
       const result = await inner.close(patches);

@@ -10,6 +10,8 @@ export interface PartSpec {
   patchable: boolean;
   /** The part's file name as the user sees it (partName), for error messages. */
   name: string;
+  /** Take the part's MD5 on the hashing thread (the export has workers > 1). */
+  hashOffThread?: boolean;
 }
 
 /** Where an export's files go: a local directory, or any Node Writable per part. */

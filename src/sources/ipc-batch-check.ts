@@ -81,14 +81,38 @@ function checkOffsets(data: Data, size: number): string | null {
   const first = data.offset;
   const last = data.offset + data.length;
   if (offsets === undefined || offsets.length <= last) return `has ${offsets?.length ?? 0} offsets for ${data.length} values`;
-  let previous = Number(offsets[first]);
-  if (previous < 0) return `has a negative offset (${previous})`;
+  // One loop per array type: a loop over the union (and Number() of each) ran 10× slower,
+  // ~190 ms for 5M rows of two string columns (issue #12).
+  const problem = offsets instanceof Int32Array ? firstDecrease32(offsets, first, last) : firstDecrease64(offsets as BigInt64Array, first, last);
+  if (problem !== null) return problem;
+  const lowest = Number(offsets[first]);
+  if (lowest < 0) return `has a negative offset (${lowest})`;
+  const highest = Number(offsets[last]);
+  return highest <= size ? null : `has offsets up to ${highest} over ${size} values`;
+}
+
+function firstDecrease32(offsets: Int32Array, first: number, last: number): string | null {
+  let previous = offsets[first];
   for (let i = first + 1; i <= last; i++) {
-    const next = Number(offsets[i]);
-    if (next < previous) return `has decreasing offsets (${previous}, then ${next} at value ${i - 1})`;
+    const next = offsets[i];
+    if (next < previous) return decreasing(previous, next, i - 1 - first);
     previous = next;
   }
-  return previous <= size ? null : `has offsets up to ${previous} over ${size} values`;
+  return null;
+}
+
+function firstDecrease64(offsets: BigInt64Array, first: number, last: number): string | null {
+  let previous = offsets[first];
+  for (let i = first + 1; i <= last; i++) {
+    const next = offsets[i];
+    if (next < previous) return decreasing(previous, next, i - 1 - first);
+    previous = next;
+  }
+  return null;
+}
+
+function decreasing(previous: number | bigint, next: number | bigint, value: number): string {
+  return `has decreasing offsets (${previous}, then ${next} at value ${value})`;
 }
 
 /** Dictionaries already checked: one is shared by every batch until a dictionary batch replaces it. */

@@ -1,5 +1,4 @@
 import { Buffer } from 'node:buffer';
-import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { HEAD_ROOM, type RawBlock } from './block.js';
@@ -21,10 +20,11 @@ export interface BlockCodec {
   frameBlock(block: RawBlock, sync: Uint8Array): Promise<Uint8Array>;
 }
 
-export function chooseCodec(options: ResolvedAvroOptions): BlockCodec {
+/** `workers`: threads the export may use (1: deflate on the calling thread only). */
+export function chooseCodec(options: ResolvedAvroOptions, workers: number): BlockCodec {
   switch (options.codec) {
     case 'null': return nullCodec;
-    case 'deflate': return deflateCodec(options.deflateLevel);
+    case 'deflate': return deflateCodec(options.deflateLevel, workers);
     case 'snappy': return snappyCodec;
   }
 }
@@ -55,16 +55,17 @@ const MAX_BACKGROUND = 3;
 /**
  * "deflate": raw RFC 1951 data, no zlib header or checksum. Deflating costs about four times
  * what encoding does, so blocks are deflated on libuv's thread pool while the main thread
- * encodes the next ones — but only as many at a time as there are cores beside the main
- * thread (1 to MAX_BACKGROUND): a block that finds them busy is deflated right here, so the
+ * encodes the next ones — but only as many at a time as the export has threads beside the
+ * main one (workers − 1, at most MAX_BACKGROUND; none with workers: 1, which is the
+ * single-threaded program): a block that finds them busy is deflated right here, so the
  * main thread works rather than waits. Sending every block to the pool cost 10–20 % more CPU
  * time on two shared cores and was slowest under load; deflating all here forgoes a free core.
  * memLevel 9 (a larger hash table, 256 KiB more per stream) deflated the benchmark table's
  * blocks 15–20 % faster than the default 8, to the same size; the window stays 32 KiB.
  */
-function deflateCodec(level: number): BlockCodec {
+function deflateCodec(level: number, workers: number): BlockCodec {
   const options: zlib.ZlibOptions = { level, memLevel: 9, chunkSize: 1 << 18 };
-  const background = Math.max(1, Math.min(MAX_BACKGROUND, availableParallelism() - 1));
+  const background = Math.max(0, Math.min(MAX_BACKGROUND, workers - 1));
   let running = 0;
   return {
     name: 'deflate',

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Table } from '../../table/types.js';
 import { avroFormat } from './format.js';
-import type { ByteSink, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
+import type { ByteSink, EncoderContext, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
 import { chooseCodec } from './codecs.js';
 import { AvroFileEncoder, writeHeader, type AvroFilePlan } from './container.js';
 import { resolveAvroOptions, SYNC_BYTES, type AvroOptions } from './options.js';
@@ -17,12 +17,12 @@ export type { AvroCodec, AvroOptions } from './options.js';
  */
 export const avroEncoder: FormatEncoder<AvroOptions> = {
   ...avroFormat,
-  prepare(table: Table, options: AvroOptions = {}): PreparedEncoder {
+  prepare(table: Table, options: AvroOptions = {}, context: EncoderContext = {}): PreparedEncoder {
     const resolved = resolveAvroOptions(options);
     const { json, renames } = buildAvroSchema(table, resolved.namespace);
     const plan: AvroFilePlan = {
       schemaJson: json,
-      codec: chooseCodec(resolved),
+      codec: chooseCodec(resolved, context.workers ?? 1),
       columns: table.variables.map((v) => planColumn(v.type)),
       names: table.variables.map((v) => v.name),
       types: table.variables.map((v) => v.type),

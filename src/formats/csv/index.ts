@@ -1,6 +1,8 @@
 import type { Table } from '../../table/types.js';
 import { csvFormat } from './format.js';
-import type { ByteSink, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
+import { chunkDispatcher } from '../../parallel/chunks.js';
+import { ChunkedFileEncoder } from '../../parallel/file-encoder.js';
+import type { ByteSink, EncoderContext, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
 import { concatBytes, encodeUtf8, packBytes } from '../text/bytes.js';
 import { chooseScalarWriter, type ScalarStyle } from '../text/cells.js';
 import { TextFileEncoder } from '../text/file-encoder.js';
@@ -28,24 +30,25 @@ const STYLE: ScalarStyle = {
 /** RFC 4180 csv, one file per part, each beginning with the BOM and header when asked. */
 export const csvEncoder: FormatEncoder<CsvOptions> = {
   ...csvFormat,
-  prepare(table: Table, options: CsvOptions = {}): PreparedEncoder {
+  prepare(table: Table, options: CsvOptions = {}, context: EncoderContext = {}): PreparedEncoder {
     const resolved = resolveCsvOptions(options);
     const layout = planCsvLayout(table, resolved);
     const head = writeHead(table, resolved);
     const types = table.variables.map((v) => v.type);
+    const dispatcher = chunkDispatcher({ kernel: 'csv', spec: { table, options }, types, format: 'csv' }, context);
     return {
       renames: [],
       warnings: [],
       async beginFile(sink: ByteSink): Promise<FileEncoder> {
         if (head.length > 0) await sink.write(head.slice());
-        return new TextFileEncoder(layout, types, sink);
+        return dispatcher ? new ChunkedFileEncoder(dispatcher, sink) : new TextFileEncoder(layout, types, sink);
       },
     };
   },
 };
 
 /** Per-column writers and separators, chosen once for the whole export. */
-function planCsvLayout(table: Table, options: ResolvedCsvOptions): TextLayout {
+export function planCsvLayout(table: Table, options: ResolvedCsvOptions): TextLayout {
   const rules = makeFieldRules(options.delimiter);
   const delimiter = packBytes(new Uint8Array([options.delimiter]));
   const columns = table.variables.map((v, i): TextColumn => {

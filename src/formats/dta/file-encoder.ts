@@ -10,6 +10,7 @@ import { writeValueLabels, type ValueLabelSet } from './labels.js';
 import { encodeUtf8, SectionWriter } from './section-writer.js';
 import { MAP, type DtaRelease } from './spec.js';
 import { StrlSpool } from './strls.js';
+import { OrderedChunks, type ChunkDispatcher } from '../../parallel/chunks.js';
 import type { DtaColumn } from './types.js';
 
 /** Bytes of rows handed to the sink at a time: large enough to amortize, small enough to bound memory. */
@@ -38,7 +39,7 @@ export interface DtaPlan {
  * Writes the header with the map planned for N rows and no strLs, the descriptors and
  * `<data>`; returns the file's encoder.
  */
-export async function beginDtaFile(plan: DtaPlan, sink: ByteSink): Promise<FileEncoder> {
+export async function beginDtaFile(plan: DtaPlan, sink: ByteSink, dispatcher: ChunkDispatcher | null = null): Promise<FileEncoder> {
   const head = new SectionWriter(0);
   const places = writeHeader(head, {
     release: plan.release, K: plan.columns.length, N: plan.N, label: plan.datasetLabel,
@@ -65,11 +66,28 @@ export async function beginDtaFile(plan: DtaPlan, sink: ByteSink): Promise<FileE
   }
   checkPosition(map[MAP.data], position);
   await sink.write(encodeUtf8('<data>'));
-  return new DtaFileEncoder(plan, sink, { places, expected, valueLabels });
+  const layout = { places, expected, valueLabels };
+  // strL references number the rows and share a spool: those files stay on one thread.
+  return dispatcher && plan.strlColumns.length === 0 ? new ChunkedDtaFileEncoder(plan, sink, layout, dispatcher) : new DtaFileEncoder(plan, sink, layout);
 }
 
 function checkPosition(planned: number, actual: number): void {
   if (planned !== actual) throw new ExportError('INTERNAL', `the dta map is off: planned ${planned}, at ${actual}`, { format: 'dta' });
+}
+
+/**
+ * Rows start..end-1 of a batch into `chunk`, column by column; a cell Stata cannot hold
+ * becomes an ExportError naming its column and row in the table.
+ */
+export function fillRows(columns: readonly DtaColumn[], offsets: readonly number[], cols: readonly BoundColumn[],
+  writers: readonly CellWriter[], chunk: RowChunk, start: number, end: number, firstRow: number): void {
+  let c = 0;
+  try {
+    for (; c < cols.length; c++) writers[c](cols[c], chunk, offsets[c], start, end);
+  } catch (err) {
+    if (!(err instanceof CellError)) throw err;
+    throw new ExportError(err.code, err.message, { format: 'dta', column: columns[c].source, row: firstRow + err.row }, { cause: err });
+  }
 }
 
 /** What beginDtaFile fixed for the end of the file. */
@@ -87,12 +105,12 @@ class DtaFileEncoder implements FileEncoder {
   private readonly writers: CellWriter[];
   private readonly chunkRows: number;
   private readonly strls: StrlSpool;
-  private readonly unrepresentable: number[];
-  private rows = 0;
+  protected readonly unrepresentable: number[];
+  protected rows = 0;
 
   constructor(
-    private readonly plan: DtaPlan,
-    private readonly sink: ByteSink,
+    protected readonly plan: DtaPlan,
+    protected readonly sink: ByteSink,
     private readonly layout: FileLayout,
   ) {
     // The per-column writers, chosen once for the file.
@@ -125,15 +143,7 @@ class DtaFileEncoder implements FileEncoder {
 
   private fillChunk(cols: readonly BoundColumn[], writers: readonly CellWriter[], chunk: RowChunk, start: number, end: number,
     firstRow: number): void {
-    const offsets = this.plan.columnOffsets;
-    let c = 0;
-    try {
-      for (; c < cols.length; c++) writers[c](cols[c], chunk, offsets[c], start, end);
-    } catch (err) {
-      if (!(err instanceof CellError)) throw err;
-      throw new ExportError(err.code, err.message, { format: 'dta', column: this.plan.columns[c].source, row: firstRow + err.row },
-        { cause: err });
-    }
+    fillRows(this.plan.columns, this.plan.columnOffsets, cols, writers, chunk, start, end, firstRow);
   }
 
   async endFile(): Promise<Patch[]> {
@@ -157,7 +167,7 @@ class DtaFileEncoder implements FileEncoder {
   }
 
   /** The export failed or was cancelled: close and remove the strL spool file now. */
-  abort(): Promise<void> {
+  abort(_reason?: Error): Promise<void> {
     return this.strls.dispose();
   }
 
@@ -170,5 +180,44 @@ class DtaFileEncoder implements FileEncoder {
         : 'value(s) a Stata double cannot hold (±Infinity, or beyond ±8.988e307)';
       this.warnings.push(`column "${c.source}": ${n} ${what} written as missing (.)`);
     });
+  }
+}
+
+/**
+ * A file without strL columns whose rows are encoded in chunks on worker threads (kernel.ts)
+ * and written in order: the same bytes as DtaFileEncoder's.
+ */
+class ChunkedDtaFileEncoder extends DtaFileEncoder {
+  private readonly chunks: OrderedChunks;
+
+  constructor(plan: DtaPlan, sink: ByteSink, layout: FileLayout, dispatcher: ChunkDispatcher) {
+    super(plan, sink, layout);
+    this.chunks = new OrderedChunks(dispatcher, async (result, _firstRow, rows) => {
+      (result.info as number[]).forEach((n, i) => { this.unrepresentable[i] += n; });
+      this.rows += rows;
+      for (const bytes of result.bytes) await this.sink.write(bytes);
+    });
+  }
+
+  override writeBatch(batch: RecordBatch, firstRow: number): Promise<void> {
+    return this.chunks.add(batch, firstRow);
+  }
+
+  bufferedRows(): number {
+    return this.chunks.bufferedRows;
+  }
+
+  drain(): Promise<void> {
+    return this.chunks.finish();
+  }
+
+  override async endFile(): Promise<Patch[]> {
+    await this.chunks.close();
+    return super.endFile();
+  }
+
+  override abort(reason?: Error): Promise<void> {
+    this.chunks.abort(reason ?? new Error('aborted'));
+    return super.abort();
   }
 }

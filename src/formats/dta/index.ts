@@ -9,6 +9,8 @@ import { assignStataNames } from './names.js';
 import { encodeUtf8 } from './section-writer.js';
 import { K_MAX_119, LABEL_MAX_CHARS, N_MAX, N_MAX_SE, releaseFor } from './spec.js';
 import { planColumns } from './types.js';
+import { chunkDispatcher } from '../../parallel/chunks.js';
+import type { DtaKernelSpec } from './kernel.js';
 
 export type { DtaOptions } from './format.js';
 
@@ -18,13 +20,15 @@ export const dtaEncoder: FormatEncoder<DtaOptions> = {
   prepare(table: Table, options: DtaOptions = {}, context: EncoderContext = {}): PreparedEncoder {
     const warnings: string[] = [];
     const { plan, renames } = planDta(table, options, context, warnings);
+    const spec: DtaKernelSpec = { columns: plan.columns, columnOffsets: plan.columnOffsets, rowLength: plan.rowLength, strlVBytes: plan.release.strlVBytes };
+    const dispatcher = chunkDispatcher({ kernel: 'dta', spec, types: plan.types, format: 'dta' }, context);
     return {
       renames,
       warnings,
       // The map's offsets after the data depend on the strLs' total size, known only at the end;
       // without strL columns everything in the header is known up front (N from the first pass).
       patchesHeader: plan.strlColumns.length > 0,
-      beginFile: (sink: ByteSink): Promise<FileEncoder> => beginDtaFile(plan, sink),
+      beginFile: (sink: ByteSink): Promise<FileEncoder> => beginDtaFile(plan, sink, dispatcher),
     };
   },
 };

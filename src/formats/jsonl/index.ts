@@ -1,5 +1,7 @@
 import type { Table } from '../../table/types.js';
-import type { ByteSink, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
+import { chunkDispatcher } from '../../parallel/chunks.js';
+import { ChunkedFileEncoder } from '../../parallel/file-encoder.js';
+import type { ByteSink, EncoderContext, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
 import { checkJsonlOptions, jsonlFormat, type JsonlOptions } from './format.js';
 import { concatBytes, encodeUtf8, packBytes } from '../text/bytes.js';
 import { chooseScalarWriter, type ScalarStyle } from '../text/cells.js';
@@ -29,15 +31,16 @@ const NULL = packBytes(encodeUtf8('null'));
 /** JSON Lines: one object per row, `{"col":value,...}` with keys in table order, `\n` after each. */
 export const jsonlEncoder: FormatEncoder<JsonlOptions> = {
   ...jsonlFormat,
-  prepare(table: Table, options: JsonlOptions = {}): PreparedEncoder {
+  prepare(table: Table, options: JsonlOptions = {}, context: EncoderContext = {}): PreparedEncoder {
     checkJsonlOptions(options);
     const layout = planJsonlLayout(table);
     const types = table.variables.map((v) => v.type);
+    const dispatcher = chunkDispatcher({ kernel: 'jsonl', spec: { table }, types, format: 'jsonl' }, context);
     return {
       renames: [],
       warnings: [],
       async beginFile(sink: ByteSink): Promise<FileEncoder> {
-        return new TextFileEncoder(layout, types, sink);
+        return dispatcher ? new ChunkedFileEncoder(dispatcher, sink) : new TextFileEncoder(layout, types, sink);
       },
     };
   },
@@ -45,7 +48,7 @@ export const jsonlEncoder: FormatEncoder<JsonlOptions> = {
 
 
 /** Per-column key prefixes and writers, chosen once for the whole export. */
-function planJsonlLayout(table: Table): TextLayout {
+export function planJsonlLayout(table: Table): TextLayout {
   const columns = table.variables.map((v, i): TextColumn => {
     // `{"name":` opens the row, `,"name":` continues it: the braces cost no extra pass.
     const prefix = packBytes(concatBytes([encodeUtf8(i === 0 ? '{' : ','), quoteJsonString(encodeUtf8(v.name)), encodeUtf8(':')]));

@@ -15,9 +15,17 @@ import type { SavLayout } from './layout.js';
 import type { CompressionCode } from './options.js';
 import { int32Bytes, int64Bytes } from './record-writer.js';
 import { ZsavBlocks, zheaderBytes } from './zsav.js';
+import { OrderedChunks, type ChunkDispatcher } from '../../parallel/chunks.js';
+import { recycle } from '../../parallel/recycle.js';
+import type { SavChunkInfo } from './kernel.js';
 
 /** Bytes of case slots filled per block: small enough to stay in cache, large enough to amortize. */
 const BLOCK_BYTES = 1 << 18;
+
+/** Cases per block for a case of `caseSize` slots (the kernel fills blocks of the same size). */
+export function rowsPerBlock(caseSize: number): number {
+  return Math.max(1, Math.floor(BLOCK_BYTES / (8 * Math.max(1, caseSize))));
+}
 /** Data gathered before it goes out: fewer, larger writes cost less per byte. */
 const FLUSH_BYTES = 1 << 20;
 
@@ -31,7 +39,7 @@ export interface SavFilePlan {
 }
 
 /** Values a column could not store exactly: the first row and how many, for one warning each. */
-interface IssueCount {
+export interface IssueCount {
   column: number;
   issue: ValueIssue;
   first: number;
@@ -50,14 +58,14 @@ export class SavFileEncoder implements FileEncoder {
   private readonly output: DataOutput;
   private readonly zsav: ZsavBlocks | null;
   private readonly issues = new Map<string, IssueCount>();
-  private rows = 0;
+  protected rows = 0;
   /** The current batch's first row in the table: writers report batch-relative rows. */
   private batchFirstRow = 0;
 
-  private constructor(private readonly plan: SavFilePlan, sink: ByteSink) {
+  protected constructor(private readonly plan: SavFilePlan, sink: ByteSink) {
     const { layout, compression } = plan;
     this.caseSize = Math.max(1, layout.nominal_case_size);
-    this.rowsPerBlock = Math.max(1, Math.floor(BLOCK_BYTES / (8 * this.caseSize)));
+    this.rowsPerBlock = rowsPerBlock(this.caseSize);
     this.types = layout.variables.map((v) => v.type);
     this.writers = layout.variables.map((v) => chooseSlotWriter(v, (row, issue) => this.noteIssue(v.column, row, issue)));
     const blockSlots = this.rowsPerBlock * this.caseSize;
@@ -78,9 +86,13 @@ export class SavFileEncoder implements FileEncoder {
     this.output = this.zsav ?? { write: (bytes) => sink.write(bytes), copies: false };
   }
 
-  /** Writes the dictionary (and the zheader) and returns the encoder for the cases. */
-  static async begin(plan: SavFilePlan, sink: ByteSink): Promise<SavFileEncoder> {
-    const encoder = new SavFileEncoder(plan, sink);
+  /**
+   * Writes the dictionary (and the zheader) and returns the encoder for the cases; with a
+   * dispatcher, the cases' slots are filled on worker threads (kernel.ts) and compressed here,
+   * in order: the same bytes.
+   */
+  static async begin(plan: SavFilePlan, sink: ByteSink, dispatcher: ChunkDispatcher | null = null): Promise<SavFileEncoder> {
+    const encoder = dispatcher ? new ChunkedSavFileEncoder(plan, sink, dispatcher) : new SavFileEncoder(plan, sink);
     await sink.write(plan.dictionary.bytes.slice());
     if (plan.compression === 2) await sink.write(zheaderBytes(plan.dictionary.bytes.length));
     return encoder;
@@ -97,7 +109,7 @@ export class SavFileEncoder implements FileEncoder {
       for (let j = 0; j < writers.length; j++) writers[j](columns[j], start, count, block);
       if (this.compressor) this.compressor.compress(block, count);
       else this.buffer.length += count * this.caseSize * 8;
-      if (this.buffer.length >= FLUSH_BYTES) await this.drain();
+      if (this.buffer.length >= FLUSH_BYTES) await this.flushData();
     }
     this.rows += total;
   }
@@ -109,7 +121,44 @@ export class SavFileEncoder implements FileEncoder {
     return this.scratch;
   }
 
-  private async drain(): Promise<void> {
+  /**
+   * Cases filled elsewhere (the kernel): `slots` holds `rows` cases of caseSize 8-byte slots,
+   * `ops` their opcodes; compressed (or written as they are) as writeBatch would have.
+   */
+  protected async takeCases(slots: Uint8Array, ops: Uint8Array, rows: number): Promise<void> {
+    const { caseSize } = this;
+    if (!this.compressor) {
+      await this.flushData();
+      await this.output.write(slots);
+    } else {
+      const block: CaseBlock = {
+        f64: new Float64Array(slots.buffer, slots.byteOffset, slots.length >> 3),
+        i32: new Int32Array(slots.buffer, slots.byteOffset, slots.length >> 2),
+        u8: slots, ops, base: 0, caseSize,
+      };
+      for (let start = 0; start < rows; start += this.rowsPerBlock) {
+        const count = Math.min(this.rowsPerBlock, rows - start);
+        block.base = start * caseSize;
+        block.ops = ops.subarray(start * caseSize, (start + count) * caseSize);
+        this.compressor.compress(block, count);
+        if (this.buffer.length >= FLUSH_BYTES) await this.flushData();
+      }
+      recycle(slots); // copied into the data buffer: the chunk's memory may serve another chunk
+    }
+    this.rows += rows;
+  }
+
+  /** Issues a kernel found in a chunk, merged in order (the first row is the table's). */
+  protected takeIssues(found: readonly IssueCount[]): void {
+    for (const f of found) {
+      const key = `${f.column}:${f.issue}`;
+      const seen = this.issues.get(key);
+      if (seen) seen.count += f.count;
+      else this.issues.set(key, { ...f });
+    }
+  }
+
+  private async flushData(): Promise<void> {
     const upTo = this.compressor ? this.compressor.complete : this.buffer.length;
     await this.buffer.drain(upTo, this.output);
     if (this.compressor) {
@@ -124,7 +173,7 @@ export class SavFileEncoder implements FileEncoder {
 
   async endFile(): Promise<Patch[]> {
     this.compressor?.finish();
-    await this.drain();
+    await this.flushData();
     // B11/C10: the count must be exact. Declared from the first pass it already is, and the
     // file needs no rewrite (the target then skips re-reading it); otherwise patch both.
     const patches: Patch[] = this.plan.ncases === this.rows ? [] : [
@@ -151,5 +200,41 @@ export class SavFileEncoder implements FileEncoder {
         : 'value(s) equal to -1.7976931348623157e308 (the bit pattern of SPSS\'s system-missing value) will read back as missing';
       this.warnings.push(`sav, column "${v.source.name}", row ${first}: ${count} ${what}`);
     }
+  }
+}
+
+/** A file whose cases' slots are filled on worker threads and compressed here, in order. */
+class ChunkedSavFileEncoder extends SavFileEncoder {
+  private readonly chunks: OrderedChunks;
+
+  constructor(plan: SavFilePlan, sink: ByteSink, dispatcher: ChunkDispatcher) {
+    super(plan, sink);
+    this.chunks = new OrderedChunks(dispatcher, async (result, _firstRow, rows) => {
+      const { slotBytes, issues } = result.info as SavChunkInfo;
+      const bytes = result.bytes[0];
+      this.takeIssues(issues);
+      await this.takeCases(bytes.subarray(0, slotBytes), bytes.subarray(slotBytes), rows);
+    });
+  }
+
+  override writeBatch(batch: RecordBatch, firstRow: number): Promise<void> {
+    return this.chunks.add(batch, firstRow);
+  }
+
+  bufferedRows(): number {
+    return this.chunks.bufferedRows;
+  }
+
+  drain(): Promise<void> {
+    return this.chunks.finish();
+  }
+
+  override async endFile(): Promise<Patch[]> {
+    await this.chunks.close();
+    return super.endFile();
+  }
+
+  abort(reason: Error): void {
+    this.chunks.abort(reason);
   }
 }

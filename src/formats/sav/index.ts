@@ -9,9 +9,11 @@
  */
 import type { Table } from '../../table/types.js';
 import { savFormat } from './format.js';
-import type { ByteSink, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
+import type { ByteSink, EncoderContext, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
 import { buildDictionary } from './dictionary.js';
-import { SavFileEncoder } from './file-encoder.js';
+import { rowsPerBlock, SavFileEncoder } from './file-encoder.js';
+import type { SavKernelSpec } from './kernel.js';
+import { chunkDispatcher } from '../../parallel/chunks.js';
 import { fileLabelBytes, MAX_FILE_LABEL_BYTES } from './header.js';
 import { planLayout } from './layout.js';
 import { resolveSavOptions, type SavOptions } from './options.js';
@@ -22,7 +24,7 @@ export type { SavOptions } from './options.js';
 
 export const savEncoder: FormatEncoder<SavOptions> = {
   ...savFormat,
-  prepare(table: Table, options: SavOptions = {}): PreparedEncoder {
+  prepare(table: Table, options: SavOptions = {}, context: EncoderContext = {}): PreparedEncoder {
     const resolved = resolveSavOptions(options);
     const layout = planLayout(table);
     const warnings = [...layout.warnings];
@@ -30,6 +32,10 @@ export const savEncoder: FormatEncoder<SavOptions> = {
     const label = fileLabelBytes(table.description ?? table.name);
     if (label.cut) warnings.push(`sav: the file label was cut to ${label.bytes.length} bytes (SPSS allows ${MAX_FILE_LABEL_BYTES})`);
     const ncases = table.numRows ?? -1;
+    const caseSize = Math.max(1, layout.nominal_case_size);
+    const spec: SavKernelSpec = { variables: layout.variables, caseSize };
+    const types = layout.variables.map((v) => v.type);
+    const dispatcher = chunkDispatcher({ kernel: 'sav', spec, types, format: 'sav', rowMultiple: rowsPerBlock(caseSize) }, context);
     return {
       renames: layout.renames,
       warnings,
@@ -40,7 +46,7 @@ export const savEncoder: FormatEncoder<SavOptions> = {
         const dictionary = buildDictionary({
           layout, labels, compression: resolved.compression, ncases, now: resolved.now ?? new Date(), file_label: label.bytes,
         });
-        return SavFileEncoder.begin({ layout, ncases, dictionary, compression: resolved.compression, zlibLevel: resolved.zlibLevel }, sink);
+        return SavFileEncoder.begin({ layout, ncases, dictionary, compression: resolved.compression, zlibLevel: resolved.zlibLevel }, sink, dispatcher);
       },
     };
   },

@@ -1,0 +1,226 @@
+import type { RecordBatch } from 'apache-arrow';
+import { randomUUID } from 'node:crypto';
+import { viewColumns, type ColumnView } from '../table/columns.js';
+import type { VariableType } from '../table/types.js';
+import { columnBytes, newShared, packColumns } from './columns.js';
+import type { ChunkResult, KernelName } from './kernel.js';
+import { recyclable } from './recycle.js';
+import { InlineRunner, PoolRunner, type EncodeTask } from './pool.js';
+
+/** A chunk holds about this many bytes of input (a few MB of output): ~5–10 ms of encoding. */
+const CHUNK_INPUT_BYTES = 2 << 20;
+const MAX_CHUNK_ROWS = 65_536;
+/**
+ * An export encodes on the calling thread until it has passed this many rows: a small export
+ * is done before worker threads would have started (~30–80 ms), a large one pays that once.
+ */
+export const INLINE_ROWS = 100_000;
+/** Chunks in flight per thread: one being encoded, one waiting, so no thread idles. */
+const IN_FLIGHT_PER_THREAD = 2;
+
+/** What a format tells the dispatcher about its kernel, once prepared. */
+export interface KernelPlan {
+  kernel: KernelName;
+  /** Sent to the threads, which compile it once per export (structured clone). */
+  spec: unknown;
+  types: readonly VariableType[];
+  format: string;
+  /** Chunks start at multiples of this many rows of a batch (sav: its case blocks). Default 1. */
+  rowMultiple?: number;
+}
+
+/** The export's dispatcher when it may use worker threads (context.workers > 1); null for one thread. */
+export function chunkDispatcher(plan: KernelPlan, context: { workers?: number; signal?: AbortSignal }): ChunkDispatcher | null {
+  const workers = context.workers ?? 1;
+  return workers > 1 ? new ChunkDispatcher(plan, workers, context.signal) : null;
+}
+
+/**
+ * One export's chunk encoding: where chunks run (the calling thread for the first INLINE_ROWS
+ * rows and whenever `workers` is 1; else the pool) and how large they are. Shared by the
+ * export's files. The bytes do not depend on where a chunk ran.
+ */
+export class ChunkDispatcher {
+  private readonly key = randomUUID();
+  private readonly inline = new InlineRunner();
+  private readonly pool: PoolRunner | null;
+  private rowsSeen = 0;
+  /**
+   * Shared memory the chunks go through, used again and again: inputs free once a worker has
+   * answered, outputs once the file has the bytes (recycle.ts). Nothing is transferred or
+   * allocated per chunk: a few MB made and freed per chunk cost more than encoding them on two
+   * cores (page faults, and V8 collections for "external memory pressure", up to 40 ms each).
+   */
+  private readonly spareInputs: SharedArrayBuffer[] = [];
+  private readonly spareOutputs: SharedArrayBuffer[] = [];
+  readonly inFlight: number;
+
+  constructor(readonly plan: KernelPlan, readonly workers: number, readonly signal?: AbortSignal) {
+    this.pool = workers > 1 ? new PoolRunner(workers, plan.format) : null;
+    this.inFlight = workers > 1 ? IN_FLIGHT_PER_THREAD * workers : 1;
+  }
+
+  /** Starts encoding rows start..end-1 of `cols`; the promise gives the chunk's result. */
+  async submit(cols: readonly ColumnView[], start: number, end: number, firstRow: number, signal: AbortSignal): Promise<ChunkResult> {
+    const usePool = this.pool !== null && this.rowsSeen >= INLINE_ROWS;
+    this.rowsSeen += end - start;
+    const { plan } = this;
+    const task: EncodeTask = { kernel: plan.kernel, key: this.key, spec: plan.spec, rows: end - start, firstRow, columns: [], buffer: null, output: null };
+    if (!usePool) {
+      task.columns = start === 0 && end === cols[0]?.length ? [...cols] : sliceViews(cols, start, end);
+      const alloc = (bytes: number): Uint8Array => new Uint8Array(takeBuffer(this.spareOutputs, bytes), 0, bytes);
+      return this.own((await this.inline.run(task, alloc)).result);
+    }
+    const input = packColumns(cols, start, end, (bytes) => takeBuffer(this.spareInputs, bytes));
+    task.columns = input.columns;
+    task.buffer = input.buffer;
+    task.output = this.spareOutputs.pop() ?? null;
+    try {
+      return this.own((await (this.pool as PoolRunner).run(task, signal)).result);
+    } finally {
+      this.spareInputs.push(input.buffer);
+    }
+  }
+
+  /**
+   * The chunk's buffers come back to this export's spare outputs once the file has them
+   * (recycle.ts), when each is the only view of its buffer.
+   */
+  private own(result: ChunkResult): ChunkResult {
+    const buffers = new Set(result.bytes.map((b) => b.buffer));
+    if (buffers.size === result.bytes.length) {
+      for (const bytes of result.bytes) recyclable(bytes, (buffer) => this.giveBack(buffer));
+    }
+    return result;
+  }
+
+  private giveBack(buffer: ArrayBufferLike): void {
+    if (buffer instanceof SharedArrayBuffer && this.spareOutputs.length < this.inFlight + 4) this.spareOutputs.push(buffer);
+  }
+
+  /** Rows per chunk for a batch: about CHUNK_INPUT_BYTES of input, a multiple of rowMultiple. */
+  chunkRows(cols: readonly ColumnView[], rows: number): number {
+    const multiple = this.plan.rowMultiple ?? 1;
+    if (this.pool === null) return Math.max(rows, 1);
+    const perRow = rows > 0 ? Math.max(1, columnBytes(cols, 0, rows) / rows) : 1;
+    const want = Math.min(MAX_CHUNK_ROWS, Math.max(1, Math.floor(CHUNK_INPUT_BYTES / perRow)));
+    return Math.max(multiple, want - (want % multiple));
+  }
+
+  /** Views of the batch's columns for rows start..end-1, without copying (the calling thread's chunks). */
+  views(batch: RecordBatch): ColumnView[] {
+    return viewColumns(batch, this.plan.types);
+  }
+}
+
+/** A buffer of at least `bytes` from `spare`, else a new one (with room for a somewhat larger chunk). */
+function takeBuffer(spare: SharedArrayBuffer[], bytes: number): SharedArrayBuffer {
+  const at = spare.findIndex((b) => b.byteLength >= bytes);
+  if (at >= 0) return spare.splice(at, 1)[0];
+  if (spare.length > 0) spare.shift(); // too small: let it go
+  return newShared(bytes);
+}
+
+
+/** Views of rows start..end-1 of canonical columns, sharing their buffers. */
+function sliceViews(cols: readonly ColumnView[], start: number, end: number): ColumnView[] {
+  return cols.map((col) => {
+    const bitOffset = col.bitOffset + start;
+    let values = col.values;
+    if (!col.offsets && col.type !== 'boolean') values = col.values.subarray(start, end);
+    const offsets = col.offsets ? col.offsets.subarray(start, end + 1) : null;
+    // nullCount is only a hint here (the kernels read the bitmap): keep "may have nulls".
+    return { ...col, length: end - start, bitOffset, values, offsets };
+  });
+}
+
+/**
+ * One file's chunks in order: submitted as batches come, at most `inFlight` at once (the
+ * oldest is awaited and consumed before another is submitted: backpressure from the file to
+ * the source), consumed strictly in submission order. Rows submitted and not yet consumed
+ * are what the splitting sink sees as bufferedRows.
+ */
+export class OrderedChunks {
+  private readonly queue: { result: Promise<ChunkResult>; firstRow: number; rows: number }[] = [];
+  private readonly controller = new AbortController();
+  private pendingRows = 0;
+  private failed: unknown = null;
+
+  constructor(
+    private readonly dispatcher: ChunkDispatcher,
+    private readonly consume: (result: ChunkResult, firstRow: number, rows: number) => Promise<void>,
+  ) {
+    this.outer = dispatcher.signal ?? null;
+    if (this.outer?.aborted) this.controller.abort(this.outer.reason);
+    else this.outer?.addEventListener('abort', this.onOuterAbort, { once: true });
+  }
+
+  private readonly outer: AbortSignal | null;
+  private readonly onOuterAbort = (): void => this.controller.abort(this.outer?.reason);
+
+  /** The file is done with (finished or given up): stop listening to the export's signal. */
+  private release(): void {
+    this.outer?.removeEventListener('abort', this.onOuterAbort);
+  }
+
+  get bufferedRows(): number {
+    return this.pendingRows;
+  }
+
+  async add(batch: RecordBatch, firstRow: number): Promise<void> {
+    const d = this.dispatcher;
+    const cols = d.views(batch);
+    const count = batch.numRows;
+    const step = d.chunkRows(cols, count);
+    for (let start = 0; start < count; start += step) {
+      const end = Math.min(count, start + step);
+      while (this.queue.length >= d.inFlight) await this.consumeOldest();
+      this.throwIfStopped();
+      const result = d.submit(cols, start, end, firstRow + start, this.controller.signal);
+      result.catch(() => undefined); // observed in order by consumeOldest
+      this.queue.push({ result, firstRow: firstRow + start, rows: end - start });
+      this.pendingRows += end - start;
+    }
+    // The calling thread's chunks are consumed at once: nothing waits on another thread.
+    while (this.queue.length > 0 && (this.queue.length >= d.inFlight || d.inFlight === 1)) await this.consumeOldest();
+  }
+
+  /** Consumes every chunk still in flight, in order. */
+  async finish(): Promise<void> {
+    while (this.queue.length > 0) await this.consumeOldest();
+  }
+
+  /** The file ended: nothing more comes. */
+  async close(): Promise<void> {
+    await this.finish();
+    this.release();
+  }
+
+  /** Drops the chunks in flight: their threads stop (queued tasks are removed, running ones end). */
+  abort(reason: Error): void {
+    this.failed ??= reason;
+    this.controller.abort(reason);
+    this.release();
+    this.queue.length = 0;
+    this.pendingRows = 0;
+  }
+
+  private async consumeOldest(): Promise<void> {
+    const head = this.queue[0];
+    let result: ChunkResult;
+    try {
+      result = await head.result;
+    } catch (err) {
+      this.abort(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    }
+    this.throwIfStopped();
+    this.queue.shift();
+    this.pendingRows -= head.rows;
+    await this.consume(result, head.firstRow, head.rows);
+  }
+
+  private throwIfStopped(): void {
+    if (this.failed !== null) throw this.failed;
+  }
+}

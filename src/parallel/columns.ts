@@ -1,0 +1,129 @@
+import type { ColumnView } from '../table/columns.js';
+
+/** Where one column's arrays lie in a packed chunk's buffer. */
+export interface PackedColumn {
+  type: ColumnView['type'];
+  length: number;
+  nullCount: number;
+  bitOffset: number;
+  values: PackedArray;
+  validity: PackedArray | null;
+  offsets: PackedArray | null;
+}
+
+interface PackedArray {
+  kind: 'i64' | 'f64' | 'i32' | 'u8';
+  byteOffset: number;
+  /** Elements. */
+  length: number;
+}
+
+const BYTES = { i64: 8, f64: 8, i32: 4, u8: 1 } as const;
+
+function kindOf(values: ColumnView['values']): PackedArray['kind'] {
+  if (values instanceof BigInt64Array) return 'i64';
+  if (values instanceof Float64Array) return 'f64';
+  if (values instanceof Int32Array) return 'i32';
+  return 'u8';
+}
+
+const align8 = (n: number): number => (n + 7) & ~7;
+
+/**
+ * Rows start..end-1 of a batch's columns, copied into one buffer of shared memory that a
+ * worker reads (sent, not copied) and the export uses again for a later chunk. The ColumnView layout is kept:
+ * string offsets start at 0, bitmaps keep the sub-byte bit offset.
+ */
+export function packColumns(cols: readonly ColumnView[], start: number, end: number, alloc: (bytes: number) => SharedArrayBuffer): { buffer: SharedArrayBuffer; columns: PackedColumn[] } {
+  const plans = cols.map((col) => planColumn(col, start, end));
+  let size = 0;
+  for (const p of plans) for (const a of [p.values, p.validity, p.offsets]) if (a) { a.byteOffset = size; size = align8(size + a.length * BYTES[a.kind]); }
+  const buffer = alloc(size);
+  const u8 = new Uint8Array(buffer);
+  cols.forEach((col, i) => {
+    const p = plans[i];
+    const firstBit = col.bitOffset + start;
+    const byteStart = firstBit >> 3;
+    if (p.validity && col.validity) u8.set(col.validity.subarray(byteStart, byteStart + p.validity.length), p.validity.byteOffset);
+    if (col.offsets && p.offsets) {
+      const from = col.offsets[start];
+      const offsets = new Int32Array(buffer, p.offsets.byteOffset, p.offsets.length);
+      offsets.set(col.offsets.subarray(start, end + 1));
+      for (let k = 0; k < offsets.length; k++) offsets[k] -= from;
+      u8.set((col.values as Uint8Array).subarray(from, col.offsets[end]), p.values.byteOffset);
+    } else if (col.type === 'boolean') {
+      u8.set((col.values as Uint8Array).subarray(byteStart, byteStart + p.values.length), p.values.byteOffset);
+    } else {
+      const v = col.values;
+      u8.set(new Uint8Array(v.buffer, v.byteOffset + start * v.BYTES_PER_ELEMENT, (end - start) * v.BYTES_PER_ELEMENT), p.values.byteOffset);
+    }
+    if (col.validity) p.nullCount = countNulls(u8, p.validity as PackedArray, p.bitOffset, p.length);
+  });
+  return { buffer, columns: plans };
+}
+
+function planColumn(col: ColumnView, start: number, end: number): PackedColumn {
+  const firstBit = col.bitOffset + start;
+  const bitBytes = ((col.bitOffset + end + 7) >> 3) - (firstBit >> 3);
+  const length = end - start;
+  let values: PackedArray;
+  let offsets: PackedArray | null = null;
+  if (col.offsets) {
+    values = { kind: 'u8', byteOffset: 0, length: col.offsets[end] - col.offsets[start] };
+    offsets = { kind: 'i32', byteOffset: 0, length: length + 1 };
+  } else if (col.type === 'boolean') {
+    values = { kind: 'u8', byteOffset: 0, length: bitBytes };
+  } else {
+    values = { kind: kindOf(col.values), byteOffset: 0, length };
+  }
+  const validity: PackedArray | null = col.validity ? { kind: 'u8', byteOffset: 0, length: bitBytes } : null;
+  return { type: col.type, length, nullCount: 0, bitOffset: firstBit & 7, values, validity, offsets };
+}
+
+function countNulls(u8: Uint8Array, bits: PackedArray, bitOffset: number, length: number): number {
+  let valid = 0;
+  for (let i = 0; i < length; i++) {
+    const bit = bitOffset + i;
+    valid += (u8[bits.byteOffset + (bit >> 3)] >> (bit & 7)) & 1;
+  }
+  return length - valid;
+}
+
+function view(buffer: ArrayBufferLike, a: PackedArray): ColumnView['values'] {
+  switch (a.kind) {
+    case 'i64': return new BigInt64Array(buffer, a.byteOffset, a.length);
+    case 'f64': return new Float64Array(buffer, a.byteOffset, a.length);
+    case 'i32': return new Int32Array(buffer, a.byteOffset, a.length);
+    case 'u8': return new Uint8Array(buffer, a.byteOffset, a.length);
+  }
+}
+
+/** The columns of a packed chunk, as views of its buffer. */
+export function unpackColumns(buffer: ArrayBufferLike, columns: readonly PackedColumn[]): ColumnView[] {
+  return columns.map((c) => ({
+    type: c.type,
+    length: c.length,
+    nullCount: c.nullCount,
+    bitOffset: c.bitOffset,
+    values: view(buffer, c.values),
+    validity: c.validity ? view(buffer, c.validity) as Uint8Array : null,
+    offsets: c.offsets ? view(buffer, c.offsets) as Int32Array : null,
+  }));
+}
+
+/** Bytes the columns' rows start..end-1 take in memory: how large a chunk of them is. */
+export function columnBytes(cols: readonly ColumnView[], start: number, end: number): number {
+  let bytes = 0;
+  for (const col of cols) {
+    if (col.offsets) bytes += col.offsets[end] - col.offsets[start] + 4 * (end - start);
+    else if (col.type === 'boolean') bytes += (end - start) / 8;
+    else bytes += col.values.BYTES_PER_ELEMENT * (end - start);
+    if (col.validity) bytes += (end - start) / 8;
+  }
+  return bytes;
+}
+
+/** Shared memory for a chunk, with room for a somewhat larger one: pages are mapped as they are first written. */
+export function newShared(bytes: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(Math.ceil(bytes * 1.25) + 64);
+}

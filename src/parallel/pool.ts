@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Piscina } from 'piscina';
+import { lazyRequire } from '../lazy-require.js';
+import { ExportError } from '../errors.js';
+import type { ColumnView } from '../table/columns.js';
+import type { PackedColumn } from './columns.js';
+import { errorFromShape, KernelCache, type Alloc, type ChunkResult, type ErrorShape, type KernelName } from './kernel.js';
+
+export interface EncodeTask {
+  kernel: KernelName;
+  /** Names the export's compiled kernel in each thread's cache. */
+  key: string;
+  spec: unknown;
+  rows: number;
+  firstRow: number;
+  /** The rows: views of the batch (this thread), or packed into `buffer` (a worker). */
+  columns: ColumnView[] | PackedColumn[];
+  buffer: SharedArrayBuffer | null;
+  /** A spare output buffer for the chunk's bytes (used when large enough). */
+  output: SharedArrayBuffer | null;
+}
+
+export interface EncodeAnswered {
+  result: ChunkResult;
+}
+
+export type EncodeAnswer = EncodeAnswered | { error: ErrorShape };
+
+/** Idle worker threads end after this long; they never keep the process alive meanwhile. */
+const IDLE_TIMEOUT_MS = 30_000;
+
+/**
+ * dist/encode-worker.js, found from this module: beside it in the builds (dist/index.js and
+ * the CLI's chunks are all in dist/), or the built file when this runs from the sources (the
+ * tests: `npm test` builds first).
+ */
+function workerFile(): string {
+  const base = (import.meta as { url?: string }).url ?? `file://${__filename}`;
+  const candidates = ['./encode-worker.js', '../../dist/encode-worker.js'].map((rel) => fileURLToPath(new URL(rel, base)));
+  const found = candidates.find((path) => existsSync(path));
+  if (!found) throw new ExportError('INTERNAL', `the encoding worker's file is missing (looked for ${candidates.join(', ')}); build the package, or use workers: 1`);
+  return found;
+}
+
+/** piscina is loaded with the first pool: an export that stays on one thread does not pay for it. */
+const piscina = lazyRequire<typeof import('piscina')>('piscina');
+const pools = new Map<number, Piscina>();
+
+/** The process's pool of `threads` worker threads, started on first use and shared by every export. */
+function sharedPool(threads: number): Piscina {
+  let pool = pools.get(threads);
+  if (!pool) {
+    pool = new (piscina().Piscina)({ filename: workerFile(), minThreads: 0, maxThreads: threads, idleTimeout: IDLE_TIMEOUT_MS, concurrentTasksPerWorker: 1 });
+    pools.set(threads, pool);
+  }
+  return pool;
+}
+
+/** Encodes on the calling thread with the same kernel a worker would use. */
+export class InlineRunner {
+  private readonly cache = new KernelCache(1);
+
+  async run(task: EncodeTask, alloc: Alloc): Promise<EncodeAnswered> {
+    const encode = await this.cache.get(task.kernel, task.key, task.spec);
+    return { result: encode(task.columns as ColumnView[], task.rows, task.firstRow, alloc) };
+  }
+}
+
+/** Encodes in the process's pool of `threads` worker threads. */
+export class PoolRunner {
+  constructor(private readonly threads: number, private readonly format: string) {}
+
+  async run(task: EncodeTask, signal: AbortSignal): Promise<EncodeAnswered> {
+    let answer: EncodeAnswer;
+    try {
+      // Shared memory goes by reference; nothing is transferred or copied but the small task.
+      // No signal for piscina: aborting a running task would end its thread (and the next
+      // export would wait for a new one); a chunk takes milliseconds, and an export that
+      // stopped drops the answers of the few still in flight (chunks.ts).
+      answer = await sharedPool(this.threads).run(task) as EncodeAnswer;
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      // The thread died (out of memory, a crash): piscina replaces it for the next tasks.
+      const why = err instanceof Error ? err.message : String(err);
+      throw new ExportError('INTERNAL', `an encoding worker thread failed: ${why}`, { format: this.format }, { cause: err });
+    }
+    if ('error' in answer) throw errorFromShape(answer.error);
+    return answer;
+  }
+}
+
+/** Ends the process's worker threads (tests; a process that wants to exit at once). */
+export async function closeWorkerPools(): Promise<void> {
+  const all = [...pools.values()];
+  pools.clear();
+  await Promise.all(all.map((p) => p.destroy()));
+}
