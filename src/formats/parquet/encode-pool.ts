@@ -20,6 +20,9 @@ function buildEncodeWorkerSource(): string {
   ].join('\n');
 }
 
+/** How long a cancelled job may go on running before its worker is ended (abort frees all within 1 s). */
+const STOP_AFTER_MS = 500;
+
 interface Job {
   task: EncodeTask;
   /** Threads the export that asked may use: a new worker starts only below this. */
@@ -84,8 +87,22 @@ export class ParquetEncodePool {
         const at = this.queue.indexOf(job);
         if (at >= 0) this.queue.splice(at, 1);
         job.reject(reason);
+        this.stopIfStillRunning(job);
       },
     };
+  }
+
+  /**
+   * A cancelled job that is running is left to finish (a row group takes well under a second)
+   * unless it is still running after STOP_AFTER_MS: then its worker is ended, which frees its
+   * wasm memory at once, and the next job starts a new one.
+   */
+  private stopIfStillRunning(job: Job): void {
+    const slot = this.workers.find((w) => w.job === job);
+    if (!slot) return;
+    setTimeout(() => {
+      if (slot.job === job) void slot.worker.terminate();
+    }, STOP_AFTER_MS).unref();
   }
 
   /** Ends every worker (tests; a crash is simulated the same way). Jobs running fail. */
