@@ -11,7 +11,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exportTable, fromBatches } from '../../src/index.js';
 import type { ByteSink, ExportRequest } from '../../src/index.js';
-import { parquetEncodePool } from '../../src/formats/parquet/encode-pool.js';
+import { ParquetEncodePool, parquetEncodePool, type JobOwner } from '../../src/formats/parquet/encode-pool.js';
+import { encodeBatchIPC, makeEmptyBatch } from '../../src/formats/parquet/ipc-batches.js';
+import { schemaMessageOf, writeIPCStream } from '../../src/formats/parquet/ipc-writer.js';
+import { resolveParquetOptions } from '../../src/formats/parquet/options.js';
+import { planWriterConfig } from '../../src/formats/parquet/writer-config.js';
+import { schemaOfTable } from '../../src/table/arrow-types.js';
 import { parquetEncoder } from '../../src/formats/parquet/index.js';
 import { readPart } from '../../src/formats/parquet/stitch.js';
 import { TType, ThriftReader, ThriftWriter, type ThriftStruct } from '../../src/formats/parquet/thrift.js';
@@ -222,6 +227,24 @@ describe('parallel parquet (workers 2)', () => {
 });
 
 describe('parallel parquet workers and the process', () => {
+  it('a file runs at most its own `workers` jobs at once, even when the pool has more workers', async () => {
+    const pool = new ParquetEncodePool();
+    const schema = schemaOfTable(mediumRandom.table);
+    const message = schemaMessageOf(encodeBatchIPC(makeEmptyBatch(schema), schema));
+    const config = planWriterConfig(mediumRandom.table, resolveParquetOptions({}), []);
+    const submit = (owner: JobOwner) => pool.encode(writeIPCStream(message, [mediumRandom.batches[0]], null), config, owner);
+    const wide: JobOwner = { threads: 3, running: 0 };
+    await Promise.all([submit(wide), submit(wide), submit(wide)].map((j) => j.done));
+    expect(pool.size).toBe(3);
+    const narrow: JobOwner = { threads: 2, running: 0 };
+    const jobs = [submit(narrow), submit(narrow), submit(narrow), submit(narrow)];
+    expect(pool.busy).toBe(2);
+    const parts = await Promise.all(jobs.map((j) => j.done));
+    expect(narrow.running).toBe(0);
+    for (const part of parts) expect(readPart(part.bytes).groups.length).toBe(1);
+    await pool.terminate();
+  }, 60_000);
+
   it('idle workers do not keep a process alive: it exits by itself after an export', async () => {
     const script = join(root, 'exits.mts');
     const index = new URL('../../src/index.ts', import.meta.url).href;

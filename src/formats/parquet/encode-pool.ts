@@ -23,10 +23,15 @@ function buildEncodeWorkerSource(): string {
 /** How long a cancelled job may go on running before its worker is ended (abort frees all within 1 s). */
 const STOP_AFTER_MS = 500;
 
+/** Whose jobs these are (one per file): at most `threads` of them run at once. */
+export interface JobOwner {
+  threads: number;
+  running: number;
+}
+
 interface Job {
   task: EncodeTask;
-  /** Threads the export that asked may use: a new worker starts only below this. */
-  threads: number;
+  owner: JobOwner;
   resolve(result: EncodedPart): void;
   reject(error: Error): void;
 }
@@ -74,10 +79,10 @@ export class ParquetEncodePool {
    * refuses the rows (the Error's message is the writer's), when the worker dies, or at once
    * on `cancel`: a job not started is dropped; one running finishes in its worker, unseen.
    */
-  encode(ipc: Uint8Array, config: WriterConfig, threads: number): EncodeJob {
+  encode(ipc: Uint8Array, config: WriterConfig, owner: JobOwner): EncodeJob {
     let job!: Job;
     const done = new Promise<EncodedPart>((resolve, reject) => {
-      job = { task: { id: this.nextId++, ipc, config }, threads, resolve, reject };
+      job = { task: { id: this.nextId++, ipc, config }, owner, resolve, reject };
     });
     this.queue.push(job);
     this.dispatch();
@@ -110,27 +115,42 @@ export class ParquetEncodePool {
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
   }
 
+  /**
+   * Starts the queued jobs that may run: in order, skipping those whose owner runs its
+   * `threads` jobs already; a new worker starts only while the pool has fewer than the job's
+   * owner may use.
+   */
   private dispatch(): void {
-    while (this.queue.length > 0) {
-      let slot = this.workers.find((w) => w.job === null);
+    for (let i = 0; i < this.queue.length;) {
+      const job = this.queue[i];
+      let slot = job.owner.running < job.owner.threads ? this.workers.find((w) => w.job === null) : undefined;
+      if (!slot && job.owner.running < job.owner.threads && this.workers.length < job.owner.threads) slot = this.start();
       if (!slot) {
-        if (this.workers.length >= this.queue[0].threads) return;
-        slot = this.start();
+        i += 1;
+        continue;
       }
-      const job = this.queue.shift() as Job;
+      this.queue.splice(i, 1);
+      job.owner.running += 1;
       slot.job = job;
       slot.worker.ref();
       slot.worker.postMessage(job.task, [job.task.ipc.buffer as ArrayBuffer]);
     }
   }
 
+  /** The job of `slot` is over (done, failed, or its worker gone): the slot is free. */
+  private release(slot: PoolWorker): Job | null {
+    const job = slot.job;
+    slot.job = null;
+    if (job) job.owner.running -= 1;
+    return job;
+  }
+
   private start(): PoolWorker {
     const worker = new Worker(buildEncodeWorkerSource(), { eval: true, workerData: { parquetWasm: resolveParquetWasm() } });
     const slot: PoolWorker = { worker, job: null };
     worker.on('message', (result: EncodeResult) => {
-      const job = slot.job;
-      if (!job || job.task.id !== result.id) return;
-      slot.job = null;
+      if (!slot.job || slot.job.task.id !== result.id) return;
+      const job = this.release(slot) as Job;
       worker.unref();
       if ('bytes' in result) job.resolve({ bytes: result.bytes, spare: result.spare });
       else job.reject(new Error(result.error));
@@ -142,9 +162,7 @@ export class ParquetEncodePool {
       dead = true;
       const at = this.workers.indexOf(slot);
       if (at >= 0) this.workers.splice(at, 1);
-      const job = slot.job;
-      slot.job = null;
-      job?.reject(error);
+      this.release(slot)?.reject(error);
       this.dispatch();
     };
     worker.on('error', die);

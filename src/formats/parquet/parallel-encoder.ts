@@ -2,7 +2,7 @@ import { RecordBatch, Type } from 'apache-arrow';
 import { ExportError } from '../../errors.js';
 import type { ByteSink, FileEncoder, Patch } from '../protocol.js';
 import { chooseEncodings } from './dictionary-choice.js';
-import { parquetEncodePool, type EncodeJob, type EncodedPart } from './encode-pool.js';
+import { parquetEncodePool, type EncodeJob, type EncodedPart, type JobOwner } from './encode-pool.js';
 import { schemaMessageOf, writeIPCStream } from './ipc-writer.js';
 import type { ParquetPlan } from './file-encoder.js';
 import type { WriterConfig } from './messages.js';
@@ -37,12 +37,16 @@ export class ParallelParquetFileEncoder implements FileEncoder {
   private started = false;
   private ended = false;
   private failure: ExportError | null = null;
+  /** This file's jobs in the pool: at most `threads` run at once, whatever the pool's size. */
+  private readonly owner: JobOwner;
 
   constructor(
     private readonly plan: ParquetPlan,
     private readonly sink: ByteSink,
     private readonly threads: number,
-  ) {}
+  ) {
+    this.owner = { threads, running: 0 };
+  }
 
   async writeBatch(batch: RecordBatch, firstRow: number): Promise<void> {
     this.checkUsable();
@@ -113,7 +117,7 @@ export class ParallelParquetFileEncoder implements FileEncoder {
   }
 
   private encode(ipc: Uint8Array): EncodeJob {
-    const job = parquetEncodePool().encode(ipc, this.config as WriterConfig, this.threads);
+    const job = parquetEncodePool().encode(ipc, this.config as WriterConfig, this.owner);
     job.done.catch(() => undefined); // awaited in order by writeOldest; a later one may fail first
     return job;
   }
