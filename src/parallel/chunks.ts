@@ -13,8 +13,15 @@ const MAX_CHUNK_ROWS = 65_536;
 /**
  * An export encodes on the calling thread until it has passed this many rows: a small export
  * is done before worker threads would have started (~30–80 ms), a large one pays that once.
+ * The environment variable TABULAR_EXPORT_INLINE_ROWS sets another number (the tests use 0,
+ * so every export with workers > 1 goes through the pool).
  */
 export const INLINE_ROWS = 100_000;
+
+function inlineRows(): number {
+  const text = process.env.TABULAR_EXPORT_INLINE_ROWS;
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : INLINE_ROWS;
+}
 /** Chunks in flight per thread: one being encoded, one waiting, so no thread idles. */
 const IN_FLIGHT_PER_THREAD = 2;
 
@@ -45,6 +52,7 @@ export class ChunkDispatcher {
   private readonly inline = new InlineRunner();
   private readonly pool: PoolRunner | null;
   private rowsSeen = 0;
+  private readonly inlineRows = inlineRows();
   /**
    * Shared memory the chunks go through, used again and again: inputs free once a worker has
    * answered, outputs once the file has the bytes (recycle.ts). Nothing is transferred or
@@ -62,7 +70,7 @@ export class ChunkDispatcher {
 
   /** Starts encoding rows start..end-1 of `cols`; the promise gives the chunk's result. */
   async submit(cols: readonly ColumnView[], start: number, end: number, firstRow: number, signal: AbortSignal): Promise<ChunkResult> {
-    const usePool = this.pool !== null && this.rowsSeen >= INLINE_ROWS;
+    const usePool = this.pool !== null && this.rowsSeen >= this.inlineRows;
     this.rowsSeen += end - start;
     const { plan } = this;
     const task: EncodeTask = { kernel: plan.kernel, key: this.key, spec: plan.spec, rows: end - start, firstRow, columns: [], buffer: null, output: null };

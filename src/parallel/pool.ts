@@ -90,6 +90,19 @@ export class PoolRunner {
   }
 }
 
+/** The encoding threads running now, for diagnostics (and the tests, which end one to see an export fail cleanly). */
+export function encodingThreads(): { threadId: number; terminate(): Promise<number> }[] {
+  return [...pools.values()].flatMap((p) => p.threads);
+}
+
+/** Tasks waiting and tasks completed by every pool of the process (diagnostics). */
+export function encodingActivity(): { queued: number; completed: number } {
+  let queued = 0;
+  let completed = 0;
+  for (const p of pools.values()) { queued += p.queueSize; completed += p.completed; }
+  return { queued, completed };
+}
+
 /** Ends the process's worker threads (tests; a process that wants to exit at once). */
 export async function closeWorkerPools(): Promise<void> {
   const all = [...pools.values()];

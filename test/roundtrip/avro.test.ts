@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exportTable, fromBatches } from '../../src/index.js';
+import { expectSameWithOneWorker } from '../helpers/workers.js';
 import type { AvroOptions, ExportRequest } from '../../src/index.js';
 import type { Fixture } from '../fixtures/tables.js';
 import { defineFixture, makeBatches, type SourceValue } from '../fixtures/build.js';
@@ -20,6 +21,7 @@ import { largeRandom } from '../fixtures/large-random.js';
 type Codec = NonNullable<AvroOptions['codec']>;
 const CODECS: Codec[] = ['deflate', 'null', 'snappy'];
 const SYNC = '0123456789abcdef0123456789abcdef';
+const FIXED_SYNC = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
 
 interface LocalPart {
   name: string;
@@ -33,8 +35,11 @@ const root = mkdtempSync(join(tmpdir(), 'roundtrip-avro-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 async function exportFixture(fixture: Fixture, dir: string, avro: AvroOptions, split: SplitOptions = {}): Promise<LocalPart[]> {
-  const exported = await exportTable(fromBatches(fixture.batches), { format: 'avro', out: join(root, dir), table: fixture.table, avro, ...split });
+  // A fixed sync marker, so the export can be compared with its single-threaded twin.
+  const request: ExportRequest = { format: 'avro', out: join(root, dir), table: fixture.table, avro: { syncMarker: FIXED_SYNC, ...avro }, workers: 2, ...split };
+  const exported = await exportTable(fromBatches(fixture.batches), request);
   expect(exported.status, exported.errorMessage ?? '').toBe('completed');
+  await expectSameWithOneWorker(() => fromBatches(fixture.batches), request, exported);
   const files = exported.files.map(({ path, ...rest }) => {
     if (path === null) throw new Error(`${rest.name} has no local path`);
     expect(statSync(path).size, `${rest.name} size`).toBe(rest.size);

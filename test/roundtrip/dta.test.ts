@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exportTable, fromBatches, fromIPC } from '../../src/index.js';
+import { exportTable, fromBatches, fromIPC, type ExportRequest, type SourceInput } from '../../src/index.js';
+import { expectSameWithOneWorker } from '../helpers/workers.js';
 import type { Export, Rename } from '../../src/index.js';
 import type { Variable } from '../../src/table/types.js';
 import { defineFixture, type Fixture, type SourceValue } from '../fixtures/build.js';
@@ -57,9 +58,11 @@ async function* oneShot(fixture: Fixture): AsyncGenerator<RecordBatch> {
 
 /** Exports `fixture` to dta and checks the one file against the Export's size and MD5. */
 async function exportDta(fixture: Fixture, dir: string, stream = false): Promise<{ path: string; exp: Export }> {
-  const source = stream ? oneShot(fixture) : fromBatches(fixture.batches);
-  const exp = await exportTable(source, { format: 'dta', out: join(root, dir), table: fixture.table, dta: { timestamp: TIMESTAMP } });
+  const source = (): SourceInput => (stream ? oneShot(fixture) : fromBatches(fixture.batches));
+  const request: ExportRequest = { format: 'dta', out: join(root, dir), table: fixture.table, dta: { timestamp: TIMESTAMP }, workers: 2 };
+  const exp = await exportTable(source(), request);
   expect(exp.status, exp.errorMessage ?? '').toBe('completed');
+  await expectSameWithOneWorker(source, request, exp);
   const files = exp.files;
   expect(files.map((f) => f.name)).toEqual([`${fixture.name}.dta`]); // never split
   const path = files[0].path as string;

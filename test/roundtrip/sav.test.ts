@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exportTable, fromBatches } from '../../src/index.js';
+import { exportTable, fromBatches, type ExportRequest, type SourceInput } from '../../src/index.js';
+import { expectSameWithOneWorker } from '../helpers/workers.js';
 import type { Export, Rename, SavOptions, Variable } from '../../src/index.js';
 import type { Fixture } from '../fixtures/tables.js';
 import { defineFixture } from '../fixtures/build.js';
@@ -38,10 +39,12 @@ interface Written {
 
 /** Exports a fixture to one sav/zsav file and checks the file the export reports. */
 async function exportSav(fixture: Fixture, compression: Compression, dir: string, streamed = false): Promise<Written> {
-  const input = streamed ? oneShot(fixture) : fromBatches(fixture.batches);
-  const exp = await exportTable(input, { format: 'sav', out: join(root, dir), table: fixture.table, sav: { compression, now: NOW } });
+  const input = (): SourceInput => (streamed ? oneShot(fixture) : fromBatches(fixture.batches));
+  const request: ExportRequest = { format: 'sav', out: join(root, dir), table: fixture.table, sav: { compression, now: NOW }, workers: 2 };
+  const exp = await exportTable(input(), request);
   expect(exp.errorMessage).toBeNull();
   expect(exp.status).toBe('completed');
+  await expectSameWithOneWorker(input, request, exp);
   expect(exp.files).toHaveLength(1);
   const [file] = exp.files;
   if (file.path === null) throw new Error('no local path');

@@ -10,6 +10,7 @@ import { basename, join } from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exportTable } from '../../src/index.js';
+import { expectSameWithOneWorker } from '../helpers/workers.js';
 import type { ExportRequest } from '../../src/index.js';
 import type { Fixture } from '../fixtures/tables.js';
 import { makeBatches } from '../fixtures/build.js';
@@ -37,7 +38,9 @@ const root = mkdtempSync(join(tmpdir(), 'roundtrip-text-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 async function exportFixture(fixture: Fixture, format: TextFormat, dir: string, split: SplitOptions = {}): Promise<LocalPart[]> {
-  const exported = await exportTable(batchesOf(fixture), { format, out: join(root, dir), table: fixture.table, name: fixture.name, ...split });
+  const request: ExportRequest = { format, out: join(root, dir), table: fixture.table, name: fixture.name, workers: 2, ...split };
+  const exported = await exportTable(batchesOf(fixture), request);
+  await expectSameWithOneWorker(() => batchesOf(fixture), request, exported);
   const files = exported.files.map(({ path, ...rest }) => {
     if (path === null) throw new Error(`${rest.name} has no local path`);
     return { ...rest, path };
