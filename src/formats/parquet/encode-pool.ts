@@ -36,10 +36,9 @@ interface Job {
   reject(error: Error): void;
 }
 
-/** A small Parquet file, and the job's IPC buffer back for reuse. */
+/** A small Parquet file. */
 export interface EncodedPart {
   bytes: Uint8Array;
-  spare: ArrayBuffer;
 }
 
 /** A job handed to the pool. */
@@ -75,7 +74,8 @@ export class ParquetEncodePool {
   }
 
   /**
-   * Encodes `ipc` (its whole buffer transferred: detached here) with `config`. `done` rejects when the writer
+   * Encodes `ipc` with `config`: a plain buffer is transferred (detached here); a shared one
+   * must be left alone until `done` settles, or, after `cancel`, for good. `done` rejects when the writer
    * refuses the rows (the Error's message is the writer's), when the worker dies, or at once
    * on `cancel`: a job not started is dropped; one running finishes in its worker, unseen.
    */
@@ -133,7 +133,9 @@ export class ParquetEncodePool {
       job.owner.running += 1;
       slot.job = job;
       slot.worker.ref();
-      slot.worker.postMessage(job.task, [job.task.ipc.buffer as ArrayBuffer]);
+      // A SharedArrayBuffer is shared as it is; a plain one is transferred.
+      const input = job.task.ipc.buffer;
+      slot.worker.postMessage(job.task, input instanceof ArrayBuffer ? [input] : []);
     }
   }
 
@@ -152,7 +154,7 @@ export class ParquetEncodePool {
       if (!slot.job || slot.job.task.id !== result.id) return;
       const job = this.release(slot) as Job;
       worker.unref();
-      if ('bytes' in result) job.resolve({ bytes: result.bytes, spare: result.spare });
+      if ('bytes' in result) job.resolve({ bytes: result.bytes });
       else job.reject(new Error(result.error));
       this.dispatch();
     });

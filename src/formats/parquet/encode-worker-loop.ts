@@ -3,18 +3,19 @@ import type * as ParquetWasm from 'parquet-wasm/node';
 import type { WriterConfig } from './messages.js';
 import type { buildWriterProperties } from './writer-config.js';
 
-/** A row group (or a few) to encode as one small Parquet file: an Arrow IPC stream of its batches. */
+/**
+ * A row group (or a few) to encode as one small Parquet file: an Arrow IPC stream of its
+ * batches, in a SharedArrayBuffer the main thread reuses once the task is answered (wasm has
+ * copied the stream in by then).
+ */
 export interface EncodeTask {
   id: number;
   ipc: Uint8Array;
   config: WriterConfig;
 }
 
-/**
- * The small file's bytes (buffer transferred), or why the writer refused the rows; `spare` is
- * the task's IPC buffer, handed back for the next task once wasm has copied it in.
- */
-export type EncodeResult = { id: number; bytes: Uint8Array; spare: ArrayBuffer } | { id: number; error: string };
+/** The small file's bytes (buffer transferred), or why the writer refused the rows. */
+export type EncodeResult = { id: number; bytes: Uint8Array } | { id: number; error: string };
 
 export interface EncodeWorkerDeps {
   pw: typeof ParquetWasm;
@@ -39,9 +40,8 @@ export function runEncodeWorker(port: MessagePort, deps: EncodeWorkerDeps): void
       // writeParquet takes the table and the properties (wasm frees both) and returns a copy out of wasm memory.
       const bytes = pw.writeParquet(table, deps.buildWriterProperties(pw, task.config));
       const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
-      const spare = task.ipc.buffer as ArrayBuffer;
-      result = { id: task.id, bytes: own, spare };
-      transfer = [own.buffer as ArrayBuffer, spare];
+      result = { id: task.id, bytes: own };
+      transfer = [own.buffer as ArrayBuffer];
     } catch (err) {
       result = { id: task.id, error: err instanceof Error ? err.message : String(err) };
     }

@@ -22,9 +22,9 @@ export interface ParquetPlan {
   dictionaryColumns: string[] | null;
   /** The parallel path's encodings (ParallelParquetFileEncoder), chosen like dictionaryColumns. */
   encodingChoice: EncodingChoice | null;
-  /** The parallel path: the schema message of schemaIPC, and IPC buffers the workers gave back. */
+  /** The parallel path: the schema message of schemaIPC, and shared IPC buffers free for reuse. */
   schemaMessage: Uint8Array | null;
-  spareIPCBuffers: ArrayBuffer[];
+  spareIPCBuffers: SharedArrayBuffer[];
 }
 
 /**

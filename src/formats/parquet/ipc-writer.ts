@@ -32,13 +32,15 @@ interface BatchPlan {
 
 /**
  * Bytes of the stream of `batches` after the schema message `schemaMessage` (an encapsulated
- * message as apache-arrow wrote it). `reuse` is taken when large enough, else a new buffer is
- * made; the result is a view at its start.
+ * message as apache-arrow wrote it). `reuse` is taken when large enough, else `allocate` makes
+ * a buffer (an eighth larger, so the next group of about the same size fits); the result is a
+ * view at its start.
  */
-export function writeIPCStream(schemaMessage: Uint8Array, batches: readonly RecordBatch[], reuse: ArrayBuffer | null): Uint8Array {
+export function writeIPCStream(schemaMessage: Uint8Array, batches: readonly RecordBatch[], reuse: ArrayBufferLike | null,
+  allocate: (bytes: number) => ArrayBufferLike = (bytes) => new ArrayBuffer(bytes)): Uint8Array {
   const plans = batches.map(planBatch);
   const size = schemaMessage.length + plans.reduce((n, p) => n + 8 + p.metadataLength + p.bodyLength, 0) + 8;
-  const out = reuse && reuse.byteLength >= size ? new Uint8Array(reuse, 0, size) : new Uint8Array(new ArrayBuffer(Math.ceil(size * 1.125 / 8) * 8), 0, size);
+  const out = new Uint8Array(reuse && reuse.byteLength >= size ? reuse : allocate(Math.ceil(size * 1.125 / 8) * 8), 0, size);
   out.set(schemaMessage, 0);
   let at = schemaMessage.length;
   for (const plan of plans) at = writeBatch(out, at, plan);
@@ -88,8 +90,11 @@ function offsetsBuffer(offsets: Int32Array, length: number): BufferSpec {
     length: 4 * (length + 1),
     write: (out, at) => {
       const base = offsets[0];
-      const view = new DataView(out.buffer, out.byteOffset + at, 4 * (length + 1));
-      for (let i = 0; i <= length; i++) view.setInt32(4 * i, offsets[i] - base, true);
+      const used = offsets.subarray(0, length + 1);
+      // Buffers start 8-byte aligned in `out`, so an Int32Array fits (little-endian, as Arrow in JS assumes).
+      const target = new Int32Array(out.buffer, out.byteOffset + at, length + 1);
+      if (base === 0) target.set(used);
+      else for (let i = 0; i <= length; i++) target[i] = used[i] - base;
     },
   };
 }

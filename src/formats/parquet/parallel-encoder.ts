@@ -17,6 +17,8 @@ interface Group {
   bytes: number;
   /** The small file the workers encode it into; set once the group is complete. */
   encoded?: EncodeJob;
+  /** The shared buffer its IPC stream was written to, reused once the group is encoded. */
+  input?: SharedArrayBuffer;
 }
 
 /**
@@ -106,8 +108,10 @@ export class ParallelParquetFileEncoder implements FileEncoder {
   private submit(): void {
     const group = this.open;
     this.open = emptyGroup();
-    const spares = this.plan.spareIPCBuffers;
-    group.encoded = this.encode(writeIPCStream(this.schemaMessage(), group.pieces.map((p) => p.batch), spares.pop() ?? null));
+    const ipc = writeIPCStream(this.schemaMessage(), group.pieces.map((p) => p.batch), this.plan.spareIPCBuffers.pop() ?? null,
+      (bytes) => new SharedArrayBuffer(bytes));
+    group.input = ipc.buffer as SharedArrayBuffer;
+    group.encoded = this.encode(ipc);
     this.out.push(group);
   }
 
@@ -134,7 +138,7 @@ export class ParallelParquetFileEncoder implements FileEncoder {
     this.checkUsable(true);
     this.out.shift();
     const spares = this.plan.spareIPCBuffers;
-    if (spares.length < 2 * this.threads) spares.push(part.spare);
+    if (group.input && spares.length < 2 * this.threads) spares.push(group.input);
     let chunks: Uint8Array[];
     try {
       chunks = this.stitcher.add(readPart(part.bytes));
