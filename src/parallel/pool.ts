@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Piscina } from 'piscina';
 import { lazyRequire } from '../lazy-require.js';
 import { ExportError } from '../errors.js';
@@ -31,13 +31,13 @@ export type EncodeAnswer = EncodeAnswered | { error: ErrorShape };
 const IDLE_TIMEOUT_MS = 30_000;
 
 /**
- * dist/encode-worker.js, found from this module: beside it in the builds (dist/index.js and
- * the CLI's chunks are all in dist/), or the built file when this runs from the sources (the
- * tests: `npm test` builds first).
+ * dist/encode-worker.js, found from this module: beside it in the library's builds
+ * (dist/index.js, dist/index.cjs), one folder up from the command (dist/cli/main.js), or the
+ * built file when this runs from the sources (the tests: `npm test` builds first).
  */
 function workerFile(): string {
-  const base = (import.meta as { url?: string }).url ?? `file://${__filename}`;
-  const candidates = ['./encode-worker.js', '../../dist/encode-worker.js'].map((rel) => fileURLToPath(new URL(rel, base)));
+  const base = (import.meta as { url?: string }).url ?? pathToFileURL(__filename).href;
+  const candidates = ['./encode-worker.js', '../encode-worker.js', '../../dist/encode-worker.js'].map((rel) => fileURLToPath(new URL(rel, base)));
   const found = candidates.find((path) => existsSync(path));
   if (!found) throw new ExportError('INTERNAL', `the encoding worker's file is missing (looked for ${candidates.join(', ')}); build the package, or use workers: 1`);
   return found;

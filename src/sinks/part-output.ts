@@ -6,7 +6,7 @@ import { finished, pipeline } from 'node:stream/promises';
 import { constants as zlibConstants, createGzip } from 'node:zlib';
 import { ExportError } from '../errors.js';
 import type { ByteSink, Patch } from '../formats/protocol.js';
-import { localMd5, threadMd5, type Md5 } from '../parallel/md5.js';
+import { localMd5, offThreadMd5, type Md5 } from '../parallel/md5.js';
 import { recycle } from '../parallel/recycle.js';
 import { targetFailed } from './target-error.js';
 
@@ -72,7 +72,7 @@ export interface PartOutputOptions {
  */
 export function openPartOutput(dest: Writable, options: PartOutputOptions): PartOutput {
   const { gzip, name, patchPath } = options;
-  const tap = new Tap(options.hashOffThread ? threadMd5() : localMd5());
+  const tap = new Tap(options.hashOffThread ? offThreadMd5() : localMd5());
   const zip = gzip ? createGzip() : null;
   const head: Writable = zip ?? tap;
   const last = options.localFile ? recyclingFile(dest) : dest;
