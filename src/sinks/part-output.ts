@@ -33,12 +33,15 @@ export interface PartOutput extends ByteSink {
   destroy(err: Error): void;
 }
 
+/** Bytes accepted ahead of the MD5 thread and the file when hashing off the calling thread. */
+const OFF_THREAD_BUFFER = 8 << 20;
+
 /** Counts and hashes the bytes on their way to the destination. */
 class Tap extends Transform {
   bytes = 0;
 
-  constructor(readonly hash: Md5) {
-    super();
+  constructor(readonly hash: Md5, highWaterMark?: number) {
+    super(highWaterMark === undefined ? {} : { writableHighWaterMark: highWaterMark });
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
@@ -72,7 +75,9 @@ export interface PartOutputOptions {
  */
 export function openPartOutput(dest: Writable, options: PartOutputOptions): PartOutput {
   const { gzip, name, patchPath } = options;
-  const tap = new Tap(options.hashOffThread ? offThreadMd5() : localMd5());
+  // Off the calling thread, a chunk waits for its MD5 before it goes on to the file: room for a
+  // few MB of chunks here lets the encoder go on meanwhile (a write waited for each before).
+  const tap = options.hashOffThread ? new Tap(offThreadMd5(), OFF_THREAD_BUFFER) : new Tap(localMd5());
   const zip = gzip ? createGzip() : null;
   const head: Writable = zip ?? tap;
   const last = options.localFile ? recyclingFile(dest) : dest;

@@ -65,14 +65,14 @@ const MAX_BACKGROUND = 3;
  */
 function deflateCodec(level: number, workers: number): BlockCodec {
   const options: zlib.ZlibOptions = { level, memLevel: 9, chunkSize: 1 << 18 };
-  const background = Math.max(0, Math.min(MAX_BACKGROUND, workers - 1));
+  const background = workers <= 1 ? 0 : Math.min(MAX_BACKGROUND + 1, workers);
   let running = 0;
   return {
     name: 'deflate',
     keepsRawBuffer: false,
     async frameBlock(block, sync) {
       const data = block.bytes.subarray(block.start, block.end);
-      if (running >= background) return frameCopy(block.rows, zlib.deflateRawSync(data, options), sync);
+      if (background === 0) return frameCopy(block.rows, zlib.deflateRawSync(data, options), sync);
       running++;
       try {
         return frameCopy(block.rows, await deflateRaw(data, options), sync);

@@ -20,7 +20,7 @@ const MAGIC = [0x4f, 0x62, 0x6a, 0x01];
  * Closed blocks not yet in the sink, at most: the ones compressing in the background and those
  * framed after them (written in order). Bounds the memory held and the sink's lag.
  */
-const MAX_PENDING = 4;
+const MAX_PENDING = 8;
 
 /** What a file needs, fixed once per export. */
 export interface AvroFilePlan {
