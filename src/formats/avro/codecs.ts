@@ -49,36 +49,28 @@ const nullCodec: BlockCodec = {
 };
 
 const deflateRaw = promisify(zlib.deflateRaw);
-/** Blocks deflated in the background at once, at most (libuv's pool has 4 threads, shared with file I/O). */
-const MAX_BACKGROUND = 3;
 
 /**
  * "deflate": raw RFC 1951 data, no zlib header or checksum. Deflating costs about four times
- * what encoding does, so blocks are deflated on libuv's thread pool while the main thread
- * encodes the next ones — but only as many at a time as the export has threads beside the
- * main one (workers − 1, at most MAX_BACKGROUND; none with workers: 1, which is the
- * single-threaded program): a block that finds them busy is deflated right here, so the
- * main thread works rather than waits. Sending every block to the pool cost 10–20 % more CPU
- * time on two shared cores and was slowest under load; deflating all here forgoes a free core.
+ * what encoding does. With workers: 1 (the single-threaded program) every block is deflated
+ * right here; with more, every block goes to libuv's thread pool while the main thread encodes
+ * the next ones (the container keeps at most 8 blocks pending and writes them in order), so
+ * the main thread's encoding is the critical path. Issue #12, 5M rows on two shared cores:
+ * 5.24 s with one thread, 4.87 s when only one block at a time went to the pool and the next
+ * was deflated here, 3.73 s with all of them in the pool.
  * memLevel 9 (a larger hash table, 256 KiB more per stream) deflated the benchmark table's
  * blocks 15–20 % faster than the default 8, to the same size; the window stays 32 KiB.
  */
 function deflateCodec(level: number, workers: number): BlockCodec {
   const options: zlib.ZlibOptions = { level, memLevel: 9, chunkSize: 1 << 18 };
-  const background = workers <= 1 ? 0 : Math.min(MAX_BACKGROUND + 1, workers);
-  let running = 0;
+  const inBackground = workers > 1;
   return {
     name: 'deflate',
     keepsRawBuffer: false,
     async frameBlock(block, sync) {
       const data = block.bytes.subarray(block.start, block.end);
-      if (background === 0) return frameCopy(block.rows, zlib.deflateRawSync(data, options), sync);
-      running++;
-      try {
-        return frameCopy(block.rows, await deflateRaw(data, options), sync);
-      } finally {
-        running--;
-      }
+      const deflated = inBackground ? await deflateRaw(data, options) : zlib.deflateRawSync(data, options);
+      return frameCopy(block.rows, deflated, sync);
     },
   };
 }
