@@ -88,7 +88,8 @@ export interface EncoderContext {
   tempDir?: string;
   /**
    * Threads the export may encode with (ExportRequest.workers). 1 or absent: encode on the
-   * calling thread. The bytes must not depend on it (issue #12), except parquet's row groups.
+   * calling thread. The bytes must not depend on it (issue #12), except parquet's, whose
+   * parallel path writes other row groups and encodings and no page index (same values).
    */
   workers?: number;
   /** The export's signal: work handed to other threads is dropped when it aborts. */
