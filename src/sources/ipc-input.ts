@@ -5,6 +5,7 @@ import { ExportError } from '../errors.js';
 import { FILE_HEAD, hasFileMagic, readFileLayout } from './ipc-footer.js';
 import type { FileLayout } from './ipc-footer.js';
 import type { ReadAt } from './ipc-messages.js';
+import type { RandomAccessReader } from './random-access.js';
 import { checkStream } from './ipc-stream-check.js';
 import type { StreamBounds } from './ipc-stream-check.js';
 
@@ -65,6 +66,29 @@ export async function openPathInput(path: string, label: string, release: () => 
     stream?.destroy();
     await release();
   });
+  return {
+    ...counted, totalBytes: size, numRows: layout?.numRows ?? null,
+    chunks: checkedChunks(layout?.lead ?? null, counted.chunks, { label, start, end, schema: layout?.schema }),
+  };
+}
+
+/**
+ * An IPC file read by ranges (an object in S3): sniffed and its footer read with small reads,
+ * as a path is; the stream part then comes in one ranged request, read in order.
+ */
+export async function openRandomInput(reader: RandomAccessReader, label: string): Promise<ByteInput> {
+  const { size } = reader;
+  const readAt: ReadAt = (offset, length) => reader.read(offset, Math.max(0, Math.min(length, size - offset)));
+  let layout: FileLayout | null = null;
+  try {
+    if (hasFileMagic(await readAt(0, FILE_HEAD))) layout = await readFileLayout(readAt, size, label);
+  } catch (err) {
+    await reader.close();
+    throw err;
+  }
+  const start = layout ? FILE_HEAD : 0;
+  const end = layout ? layout.streamEnd : size;
+  const counted = countBytes(end > start ? reader.stream(start, end) : [], start, () => reader.close());
   return {
     ...counted, totalBytes: size, numRows: layout?.numRows ?? null,
     chunks: checkedChunks(layout?.lead ?? null, counted.chunks, { label, start, end, schema: layout?.schema }),

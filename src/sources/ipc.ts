@@ -5,14 +5,16 @@ import { ExportError } from '../errors.js';
 import { guardOpen, nameOfPath } from './batches.js';
 import { checkBatch } from './ipc-batch-check.js';
 import { registerIPCDecoders } from './ipc-codecs.js';
-import { openBufferInput, openPathInput } from './ipc-input.js';
+import { openBufferInput, openPathInput, openRandomInput } from './ipc-input.js';
 import { ipcLabel, sourceFailed } from './ipc-messages.js';
 import { openStreamInput } from './ipc-stream-input.js';
+import { isRandomAccess, nameOfFile } from './random-access.js';
+import type { RandomAccessInput } from './random-access.js';
 import type { ByteInput } from './ipc-input.js';
 import type { BatchSource, OpenedSource } from './types.js';
 
-/** A path to an .arrow/.feather (v2) or .arrows file, its bytes, or a Node stream of them. */
-export type IPCInput = string | Uint8Array | NodeJS.ReadableStream;
+/** A path to an .arrow/.feather (v2) or .arrows file, its bytes, a Node stream of them, or a file read by ranges (an S3 object). */
+export type IPCInput = string | Uint8Array | NodeJS.ReadableStream | RandomAccessInput;
 
 export interface FromIPCOptions {
   /** Where a one-shot stream of an IPC file without a leading schema is copied first (default os.tmpdir()). */
@@ -37,12 +39,14 @@ type AsyncReader = AsyncRecordBatchFileReader | AsyncRecordBatchStreamReader;
  * what the file cannot hold.
  */
 export function fromIPC(input: IPCInput, options: FromIPCOptions = {}): BatchSource {
-  const reopenable = typeof input === 'string' || input instanceof Uint8Array;
-  const label = typeof input === 'string' ? ipcLabel('file', input) : ipcLabel(input instanceof Uint8Array ? 'buffer' : 'stream');
+  const remote = isRandomAccess(input);
+  const reopenable = typeof input === 'string' || input instanceof Uint8Array || remote;
+  const label = typeof input === 'string' ? ipcLabel('file', input)
+    : remote ? ipcLabel('file', input.name) : ipcLabel(input instanceof Uint8Array ? 'buffer' : 'stream');
   const claim = guardOpen(reopenable, `the ${label}`);
   return {
     reopenable,
-    ...(typeof input === 'string' ? { name: nameOfPath(input) } : {}),
+    ...(typeof input === 'string' ? { name: nameOfPath(input) } : remote ? { name: nameOfFile(input.name) } : {}),
     async open(): Promise<OpenedSource> {
       claim();
       const bytes = await openInput(input, label, options.tempDir ?? tmpdir());
@@ -55,6 +59,7 @@ async function openInput(input: IPCInput, label: string, tempDir: string): Promi
   try {
     if (typeof input === 'string') return await openPathInput(input, label);
     if (input instanceof Uint8Array) return await openBufferInput(input, label);
+    if (isRandomAccess(input)) return await openRandomInput(await input.open(), label);
     return await openStreamInput(input, tempDir, label);
   } catch (err) {
     throw sourceFailed(label, err);

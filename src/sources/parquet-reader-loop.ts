@@ -2,8 +2,17 @@ import type { openAsBlob } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import type * as ParquetWasm from 'parquet-wasm/node';
 
-/** Main thread to reader: open the file (once), then one `next` per batch wanted. */
-export type ToReader = { kind: 'open'; path: string; batchSize: number } | { kind: 'next' };
+/**
+ * Main thread to reader: open the file (once), then one `next` per batch wanted. A file with no
+ * local path is opened by its size alone (`remoteSize`); the reader then asks the main thread for
+ * each byte range it needs (`read`), answered by `bytes` or `read-failed`.
+ */
+export type ToReader =
+  | { kind: 'open'; path: string; batchSize: number }
+  | { kind: 'open'; remoteSize: number; batchSize: number }
+  | { kind: 'next' }
+  | { kind: 'bytes'; id: number; bytes: Uint8Array }
+  | { kind: 'read-failed'; id: number; message: string };
 
 export interface RowGroupInfo {
   numRows: number;
@@ -15,7 +24,8 @@ export type FromReader =
   | { kind: 'opened'; numRows: number; groups: RowGroupInfo[]; schema: Uint8Array }
   | { kind: 'batch'; group: number; ipc: Uint8Array }
   | { kind: 'end' }
-  | { kind: 'error'; message: string };
+  | { kind: 'error'; message: string }
+  | { kind: 'read'; id: number; offset: number; length: number };
 
 /** What the loop is given: parquet-wasm and openAsBlob as the worker loaded them. */
 export interface ReaderDeps {
@@ -48,9 +58,34 @@ export function runParquetReader(port: MessagePort, deps: ReaderDeps): void {
   const owned = (bytes: Uint8Array): Uint8Array =>
     (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice());
 
-  const open = async (path: string): Promise<void> => {
+  /** Range reads asked of the main thread, by id. */
+  const reads = new Map<number, { resolve: (bytes: ArrayBuffer) => void; reject: (err: Error) => void }>();
+  let nextRead = 0;
+  const readRange = (offset: number, length: number): Promise<ArrayBuffer> => new Promise((resolve, reject) => {
+    const id = nextRead++;
+    reads.set(id, { resolve, reject });
+    post({ kind: 'read', id, offset, length });
+  });
+  /**
+   * What parquet-wasm asks of a Blob (size, slice, arrayBuffer; its glue calls them by name),
+   * over bytes [base, base + size) of a file read by ranges: slicing is free, and only
+   * arrayBuffer() reads, so parquet-wasm fetches the footer and then each row group's column
+   * chunks as it would from a local Blob.
+   */
+  const rangeBlob = (base: number, size: number): Pick<Blob, 'size' | 'slice' | 'arrayBuffer'> => ({
+    size,
+    slice(start = 0, end = size) {
+      const clamp = (at: number): number => (at < 0 ? Math.max(size + at, 0) : Math.min(at, size));
+      const from = clamp(start);
+      return rangeBlob(base + from, Math.max(0, clamp(end) - from)) as Blob;
+    },
+    arrayBuffer: () => (size === 0 ? Promise.resolve(new ArrayBuffer(0)) : readRange(base, size)),
+  });
+
+  const open = async (source: { path: string } | { remoteSize: number }): Promise<void> => {
     // A lazy Blob: parquet-wasm reads the footer, then only the byte ranges of each row group asked for.
-    file = await pw.ParquetFile.fromFile(await deps.openAsBlob(path));
+    const blob = 'path' in source ? await deps.openAsBlob(source.path) : rangeBlob(0, source.remoteSize) as Blob;
+    file = await pw.ParquetFile.fromFile(blob);
     const meta = file.metadata();
     let numRows = 0;
     const groups: RowGroupInfo[] = [];
@@ -93,10 +128,21 @@ export function runParquetReader(port: MessagePort, deps: ReaderDeps): void {
   };
 
   port.on('message', (message: ToReader) => {
+    if (message.kind === 'bytes' || message.kind === 'read-failed') {
+      const read = reads.get(message.id);
+      reads.delete(message.id);
+      if (message.kind === 'bytes') {
+        const { bytes } = message;
+        read?.resolve(bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer as ArrayBuffer : bytes.slice().buffer);
+      } else {
+        read?.reject(new Error(message.message));
+      }
+      return;
+    }
     let work: Promise<void>;
     if (message.kind === 'open') {
       batchSize = message.batchSize;
-      work = open(message.path);
+      work = open(message);
     } else {
       work = next();
     }

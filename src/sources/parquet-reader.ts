@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { runParquetReader } from './parquet-reader-loop.js';
 import type { FromReader, ToReader } from './parquet-reader-loop.js';
+import type { ReadAt } from './ipc-messages.js';
 
 /**
  * The worker's source: the loop is a TypeScript module of this folder, checked like the rest and
@@ -44,10 +45,14 @@ export class ParquetReader {
   private waiting: { resolve: (m: FromReader) => void; reject: (e: Error) => void } | null = null;
   private failure: Error | null = null;
 
-  constructor() {
+  /** `readAt` serves the byte ranges of a file opened by its size alone (no local path). */
+  constructor(private readonly readAt: ReadAt | null = null) {
     this.worker = new Worker(buildReaderSource(), { eval: true, workerData: { parquetWasm: resolveParquetWasm() } });
     this.worker.unref();
-    this.worker.on('message', (message: FromReader) => this.settle((w) => w.resolve(message)));
+    this.worker.on('message', (message: FromReader) => {
+      if (message.kind === 'read') this.serveRead(message.id, message.offset, message.length);
+      else this.settle((w) => w.resolve(message));
+    });
     this.worker.on('error', (err: Error) => this.fail(new ReaderCrashed(`the Parquet reader crashed on it (${err.name}: ${err.message}), as a damaged file makes it`)));
     this.worker.on('exit', (code) => this.fail(new ReaderCrashed(`the Parquet reader stopped (exit code ${code})`)));
   }
@@ -61,6 +66,18 @@ export class ParquetReader {
       this.worker.ref();
       this.worker.postMessage(message);
     });
+  }
+
+  /** Answers one range read of the worker; the bytes are moved to it, not copied. */
+  private serveRead(id: number, offset: number, length: number): void {
+    const read = this.readAt ?? (() => Promise.reject(new Error('the Parquet reader asked for bytes of a local file')));
+    read(offset, length).then(
+      (bytes) => {
+        const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice();
+        this.worker.postMessage({ kind: 'bytes', id, bytes: own } satisfies ToReader, [own.buffer as ArrayBuffer]);
+      },
+      (err: unknown) => this.worker.postMessage({ kind: 'read-failed', id, message: err instanceof Error ? err.message : String(err) } satisfies ToReader),
+    );
   }
 
   /** Stops the worker, wherever it is (also in the middle of a row group). */
