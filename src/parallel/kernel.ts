@@ -51,7 +51,12 @@ export interface ErrorShape {
 }
 
 export function errorShape(err: unknown): ErrorShape {
-  if (err instanceof ExportError) return { code: err.code, detail: err.detail, format: err.format, column: err.column, row: err.row };
+  // By name, not instanceof: a thread may hold two copies of the class (a loader that gives one
+  // file two module URLs, as tsx does in the tests' worker threads), and the code must survive.
+  if (err instanceof Error && err.name === 'ExportError') {
+    const e = err as ExportError;
+    return { code: e.code, detail: e.detail, format: e.format, column: e.column, row: e.row };
+  }
   return { code: 'INTERNAL', detail: err instanceof Error ? err.message : String(err) };
 }
 

@@ -4,6 +4,7 @@
  * export works; a cancel stops the threads' work within a second and leaves nothing.
  * (That the files are those of one thread is checked by every round trip: test/helpers/workers.ts.)
  */
+import { DateDay, Field, RecordBatch, Schema, Struct, makeData } from 'apache-arrow';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -32,6 +33,16 @@ describe('exports on worker threads', () => {
     expect(exp.errorCode).toBe('VALUE_OUT_OF_RANGE');
     expect(exp.errorMessage).toMatch(/^dta, column "id", row 92741: 32741 does not fit the Stata int/);
     expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('the error keeps its code across the thread boundary (a csv date beyond year 9999)', async () => {
+    const fields = [new Field('d', new DateDay(), true)];
+    const days = makeData({ type: new DateDay(), length: 2, data: new Int32Array([1, 67_120_010]) });
+    const batch = new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: 2, children: [days] }));
+    const exp = await exportTable(fromBatches([batch]), { format: 'csv', out: await tempDir(), workers: 2 });
+    expect(exp.status).toBe('failed');
+    expect(exp.errorCode).toBe('VALUE_OUT_OF_RANGE');
+    expect(exp.errorMessage).toBe('csv, column "d", row 1: date 67120010 days from 1970-01-01 is outside 0001-01-01..9999-12-31, the dates ISO text (YYYY-MM-DD) can hold');
   });
 
   it('a worker thread that dies fails its export with a clear message, and the next export completes', async () => {
