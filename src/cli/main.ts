@@ -8,12 +8,12 @@ import { sourceOf } from './input.js';
 import { ProgressBar } from './progress-bar.js';
 import { formatBytes, parseMaxFileSize } from './size.js';
 
-const USAGE = `Usage: tabular-export <input.arrow|.arrows|.feather|.parquet|-> --format <fmt> --out <dir>
+const USAGE = `Usage: tabular-export <input.arrow|.arrows|.feather|.parquet|-> --format <fmt> --out <dir|s3://bucket/prefix>
          [--max-file-size <bytes, e.g. 512MB or 1GiB>] [--max-rows-per-file <n>] [--name <table name>]
          [--gzip] [--no-header] [--delimiter <c>] [--workers <n>] [--json]
 
   --format             ${availableFormats().join(', ')} (ndjson = jsonl)
-  --out                directory for the files (created if missing)
+  --out                directory for the files (created if missing), or s3://bucket/prefix
   --max-file-size      start a new file once one reaches this size, at least 1MiB (KB/MB/GB = 1000^n, KiB/MiB/GiB = 1024^n)
   --max-rows-per-file  at most this many rows per file
   --name               table name (default: the input file's name without its extension); names the files
@@ -24,6 +24,8 @@ const USAGE = `Usage: tabular-export <input.arrow|.arrows|.feather|.parquet|-> -
                        thread only); the files are the same whatever the number
   --json               print the final Export resource as JSON on stdout
 Input "-" reads an Arrow IPC stream from standard input; a named pipe (mkfifo) is read as a stream too.
+An input or output s3://bucket/key is S3-compatible storage, reached through AWS_ENDPOINT_URL (or
+AWS_ENDPOINT_URL_S3), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION; inputs are read with ranged GETs.
 Exit status: 0 completed, 1 failed, 2 bad usage, 130 cancelled.
 The HTTP server of the Export API: tabular-export serve --help.`;
 
@@ -77,6 +79,9 @@ async function main(argv: string[]): Promise<number> {
       : fail(`--workers: "${workersText}" is not a whole number from 1 to ${MAX_WORKERS}`);
   const name = values.name ?? (input === '-' ? 'stdin' : basename(input, extname(input)));
 
+  // The AWS SDK warns on every run under Node < 22 about its future support; the command's
+  // output is its own. (Only read when an s3:// location loads the SDK.)
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const source = sourceOf(input);
   if (typeof source === 'string') fail(source);
 

@@ -9,10 +9,14 @@ import { Progress } from '../pipeline/progress.js';
 import { runPipeline, type ExportedFile } from '../pipeline/run.js';
 import { DirectoryTarget } from '../sinks/directory.js';
 import { checkMaxFileSize } from '../sinks/limits.js';
+import { StoreTarget } from '../sinks/store-target.js';
 import { StreamTarget, type OpenWritable } from '../sinks/stream.js';
 import type { FileTarget } from '../sinks/target.js';
 import { toBatchSource } from '../sources/index.js';
 import type { BatchSource } from '../sources/types.js';
+import { openStore } from '../store/open.js';
+import { isS3Url, parseS3Url } from '../store/s3-location.js';
+import type { ObjectStore } from '../store/types.js';
 import { tableBase, type Table, type TableBase } from '../table/types.js';
 import { checkWorkers, defaultWorkers } from '../parallel/workers.js';
 import { Export } from './export.js';
@@ -22,8 +26,13 @@ export type SourceInput = BatchSource | AsyncIterable<RecordBatch> | Iterable<Re
 export interface ExportRequest extends FormatOptions {
   /** csv, jsonl (alias ndjson), parquet, avro, dta or sav. */
   format: string;
-  /** Directory for the files (created if missing). One of `out` and `target` is required. */
-  out?: string;
+  /**
+   * Where the files go: a directory (created if missing), or `s3://bucket/prefix` (S3-compatible
+   * storage, connected through the standard AWS environment variables; see src/store), or an
+   * ObjectStore (openStore with options, a store of your own). One of `out` and `target` is
+   * required.
+   */
+  out?: string | ObjectStore;
   /** Or: opens a Writable for each part, e.g. an object-store upload. */
   target?: OpenWritable;
   /** The table definition; derived from the source's Arrow schema when absent. */
@@ -112,7 +121,8 @@ export class Exporter extends EventEmitter {
     checkSizes(request, format);
     if (request.workers !== undefined) checkWorkers(request.workers, format);
     info.checkOptions(options);
-    if (!request.out && !request.target) throw new ExportError('INVALID_OPTION', 'give `out` (a directory) or `target` (a Writable per part)', { format });
+    if (!request.out && !request.target) throw new ExportError('INVALID_OPTION', 'give `out` (a directory or s3:// location) or `target` (a Writable per part)', { format });
+    if (typeof request.out === 'string' && isS3Url(request.out)) parseS3Url(request.out); // a bad location throws here, before any export exists
     const id = request.id ?? randomUUID();
     if (this.exports.has(id)) throw new ExportError('INVALID_OPTION', `an export with id ${id} exists already`, { format });
     checkResume(request, format);
@@ -151,7 +161,7 @@ export class Exporter extends EventEmitter {
     const controller = new AbortController();
     const forwardAbort = (): void => controller.abort(request.signal?.reason);
     request.signal?.addEventListener('abort', forwardAbort, { once: true });
-    const target: FileTarget = request.out ? new DirectoryTarget(request.out, exp.id) : new StreamTarget(request.target as OpenWritable, this.tempDir);
+    const target: FileTarget = request.out ? this.targetAt(request.out, exp.id) : new StreamTarget(request.target as OpenWritable, this.tempDir);
     const progress = new Progress(this.progressInterval);
     progress.on('progress', (snap) => { exp.reportProgress(snap); this.emit('progress', exp, snap); });
 
@@ -184,6 +194,12 @@ export class Exporter extends EventEmitter {
       request.signal?.removeEventListener('abort', forwardAbort);
     });
     return { exp, run, controller };
+  }
+
+  /** A directory, or an object store (for an s3:// location the AWS SDK is loaded only then). */
+  private targetAt(out: string | ObjectStore, id: string): FileTarget {
+    if (typeof out !== 'string') return new StoreTarget(out, id, this.tempDir);
+    return isS3Url(out) ? new StoreTarget(openStore(out), id, this.tempDir) : new DirectoryTarget(out, id);
   }
 
   get(id: string): Export | undefined {

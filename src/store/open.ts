@@ -19,18 +19,18 @@ export function openStore(location: string, options: StoreOptions = {}): ObjectS
   return isS3Url(location) ? new S3Store(location, options.s3) : new DirectoryStore(location);
 }
 
-const IPC_EXTENSIONS = new Set(['.arrow', '.feather', '.ipc']);
+const IPC_EXTENSIONS = new Set(['.arrow', '.arrows', '.feather', '.ipc']);
 
 /**
- * A table file in a store as a BatchSource, of the kind its extension says: `.parquet`, or an
- * Arrow IPC file (`.arrow`, `.feather`, `.ipc`). Read by ranges (S3: ranged GETs), never
+ * A table file in a store as a BatchSource, of the kind its extension says: `.parquet`, or
+ * Arrow IPC (`.arrow`, `.feather`, `.ipc` files, `.arrows` streams). Read by ranges (S3: ranged GETs), never
  * downloaded whole: Parquet one row group at a time, IPC by its footer then in order.
  */
 export function fromStore(store: ObjectStore, key: string): BatchSource {
   const ext = posix.extname(key).toLowerCase();
   const input = store.openRead(key);
   if (ext === '.parquet') return fromParquet(input);
-  if (IPC_EXTENSIONS.has(ext) || ext === '.arrows') return fromIPC(input);
+  if (IPC_EXTENSIONS.has(ext)) return fromIPC(input);
   throw new ExportError('INVALID_OPTION', `cannot tell the kind of ${posix.basename(key)} from "${ext}": use .parquet, .arrow, .arrows or .feather`);
 }
 
