@@ -2,6 +2,7 @@ import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { ExportError } from '../errors.js';
+import { recycle, retain } from './recycle.js';
 
 /**
  * A file's MD5, taken as its bytes pass. update may ask the caller to wait (backpressure); when
@@ -56,7 +57,8 @@ const SOURCE = `(async () => {
 })();`;
 
 interface Waiter { resolve: () => void; reject: (err: Error) => void }
-interface Loan { resolve: () => void; reject: (err: Error) => void }
+/** A shared chunk the thread is reading: the caller waits for it, or a hold on it is released (recycle.ts). */
+type Loan = { resolve: () => void; reject: (err: Error) => void } | { held: Uint8Array };
 
 /** The process's hashing thread, started on first use, unref'd whenever nothing waits on it. */
 class HashThread {
@@ -76,7 +78,9 @@ class HashThread {
     this.worker.on('message', (m: { t: string; n?: number; id?: number; hex?: string; b?: ArrayBuffer }) => {
       if (m.t === 'a') {
         this.outstanding -= m.n as number;
-        this.loans.shift()?.resolve();
+        const loan = this.loans.shift();
+        if (loan && 'held' in loan) recycle(loan.held);
+        else loan?.resolve();
         while (this.outstanding <= MAX_OUTSTANDING && this.waiters.length > 0) (this.waiters.shift() as Waiter).resolve();
       } else {
         const d = this.digests.get(m.id as number);
@@ -90,7 +94,7 @@ class HashThread {
       this.dead = new ExportError('INTERNAL', `the MD5 thread failed: ${err.message}`);
       for (const d of this.digests.values()) d.reject(this.dead);
       for (const w of this.waiters) w.reject(this.dead);
-      for (const l of this.loans) l?.reject(this.dead);
+      for (const l of this.loans) if (l && 'reject' in l) l.reject(this.dead);
       this.digests.clear();
       this.waiters.length = 0;
       this.loans.length = 0;
@@ -113,8 +117,17 @@ class HashThread {
     if (this.dead) return Promise.reject(this.dead);
     this.outstanding += bytes.length;
     if (bytes.buffer instanceof SharedArrayBuffer) {
-      // A chunk in shared memory (chunks.ts): the thread reads it where it is. The caller waits
-      // until it has, so the memory is not handed to another chunk before (recycle.ts).
+      // A chunk in shared memory (chunks.ts): the thread reads it where it is. A chunk of the
+      // export's own goes on to the file meanwhile, a hold keeping its memory from the next
+      // chunk until the thread has read it (recycle.ts); waiting for each hash before writing
+      // left the thread idle whenever this one was busy (dta 5M rows: 2.0 s with 2 workers, 1.7 s with 1).
+      if (retain(bytes)) {
+        this.loans.push({ held: bytes });
+        this.worker.postMessage({ t: 'u', id, b: bytes.buffer, o: bytes.byteOffset, n: bytes.length });
+        this.updateRef();
+        return this.outstanding <= MAX_OUTSTANDING ? null : new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+      }
+      // Anyone else's: the caller waits until the thread has read it.
       const hashed = new Promise<void>((resolve, reject) => this.loans.push({ resolve, reject }));
       this.worker.postMessage({ t: 'u', id, b: bytes.buffer, o: bytes.byteOffset, n: bytes.length });
       this.updateRef();
