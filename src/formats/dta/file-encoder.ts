@@ -10,7 +10,8 @@ import { writeValueLabels, type ValueLabelSet } from './labels.js';
 import { encodeUtf8, SectionWriter } from './section-writer.js';
 import { MAP, type DtaRelease } from './spec.js';
 import { StrlSpool } from './strls.js';
-import { OrderedChunks, type ChunkDispatcher } from '../../parallel/chunks.js';
+import type { ChunkDispatcher } from '../../parallel/chunks.js';
+import { ChunkedFileEncoder } from '../../parallel/file-encoder.js';
 import type { DtaColumn } from './types.js';
 
 /** Bytes of rows handed to the sink at a time: large enough to amortize, small enough to bound memory. */
@@ -66,9 +67,16 @@ export async function beginDtaFile(plan: DtaPlan, sink: ByteSink, dispatcher: Ch
   }
   checkPosition(map[MAP.data], position);
   await sink.write(encodeUtf8('<data>'));
-  const layout = { places, expected, valueLabels };
+  const file = new DtaFileEncoder(plan, sink, { places, expected, valueLabels });
   // strL references number the rows and share a spool: those files stay on one thread.
-  return dispatcher && plan.strlColumns.length === 0 ? new ChunkedDtaFileEncoder(plan, sink, layout, dispatcher) : new DtaFileEncoder(plan, sink, layout);
+  if (!dispatcher || plan.strlColumns.length > 0) return file;
+  // Rows encoded on worker threads (kernel.ts), the same bytes; the file keeps the counts and writes the tail.
+  return new ChunkedFileEncoder(dispatcher, sink, {
+    consume: (result, _firstRow, rows) => file.takeRows(result.bytes, result.info as number[], rows),
+    end: () => file.endFile(),
+    abort: () => file.abort(),
+    warnings: file.warnings,
+  });
 }
 
 function checkPosition(planned: number, actual: number): void {
@@ -105,12 +113,12 @@ class DtaFileEncoder implements FileEncoder {
   private readonly writers: CellWriter[];
   private readonly chunkRows: number;
   private readonly strls: StrlSpool;
-  protected readonly unrepresentable: number[];
-  protected rows = 0;
+  private readonly unrepresentable: number[];
+  private rows = 0;
 
   constructor(
-    protected readonly plan: DtaPlan,
-    protected readonly sink: ByteSink,
+    private readonly plan: DtaPlan,
+    private readonly sink: ByteSink,
     private readonly layout: FileLayout,
   ) {
     // The per-column writers, chosen once for the file.
@@ -141,6 +149,13 @@ class DtaFileEncoder implements FileEncoder {
     cols.forEach((c, i) => { this.unrepresentable[i] += c.unrepresentable; });
   }
 
+  /** Rows encoded elsewhere (the kernel): their bytes, and the cells each column wrote as missing. */
+  async takeRows(chunks: readonly Uint8Array[], unrepresentable: readonly number[], rows: number): Promise<void> {
+    unrepresentable.forEach((n, i) => { this.unrepresentable[i] += n; });
+    this.rows += rows;
+    for (const bytes of chunks) await this.sink.write(bytes);
+  }
+
   private fillChunk(cols: readonly BoundColumn[], writers: readonly CellWriter[], chunk: RowChunk, start: number, end: number,
     firstRow: number): void {
     fillRows(this.plan.columns, this.plan.columnOffsets, cols, writers, chunk, start, end, firstRow);
@@ -167,7 +182,7 @@ class DtaFileEncoder implements FileEncoder {
   }
 
   /** The export failed or was cancelled: close and remove the strL spool file now. */
-  abort(_reason?: Error): Promise<void> {
+  abort(): Promise<void> {
     return this.strls.dispose();
   }
 
@@ -180,44 +195,5 @@ class DtaFileEncoder implements FileEncoder {
         : 'value(s) a Stata double cannot hold (±Infinity, or beyond ±8.988e307)';
       this.warnings.push(`column "${c.source}": ${n} ${what} written as missing (.)`);
     });
-  }
-}
-
-/**
- * A file without strL columns whose rows are encoded in chunks on worker threads (kernel.ts)
- * and written in order: the same bytes as DtaFileEncoder's.
- */
-class ChunkedDtaFileEncoder extends DtaFileEncoder {
-  private readonly chunks: OrderedChunks;
-
-  constructor(plan: DtaPlan, sink: ByteSink, layout: FileLayout, dispatcher: ChunkDispatcher) {
-    super(plan, sink, layout);
-    this.chunks = new OrderedChunks(dispatcher, async (result, _firstRow, rows) => {
-      (result.info as number[]).forEach((n, i) => { this.unrepresentable[i] += n; });
-      this.rows += rows;
-      for (const bytes of result.bytes) await this.sink.write(bytes);
-    });
-  }
-
-  override writeBatch(batch: RecordBatch, firstRow: number): Promise<void> {
-    return this.chunks.add(batch, firstRow);
-  }
-
-  bufferedRows(): number {
-    return this.chunks.bufferedRows;
-  }
-
-  drain(): Promise<void> {
-    return this.chunks.finish();
-  }
-
-  override async endFile(): Promise<Patch[]> {
-    await this.chunks.close();
-    return super.endFile();
-  }
-
-  override abort(reason?: Error): Promise<void> {
-    this.chunks.abort(reason ?? new Error('aborted'));
-    return super.abort();
   }
 }

@@ -15,7 +15,8 @@ import type { SavLayout } from './layout.js';
 import type { CompressionCode } from './options.js';
 import { int32Bytes, int64Bytes } from './record-writer.js';
 import { ZsavBlocks, zheaderBytes } from './zsav.js';
-import { OrderedChunks, type ChunkDispatcher } from '../../parallel/chunks.js';
+import type { ChunkDispatcher } from '../../parallel/chunks.js';
+import { ChunkedFileEncoder } from '../../parallel/file-encoder.js';
 import { recycle } from '../../parallel/recycle.js';
 import type { SavChunkInfo } from './kernel.js';
 
@@ -58,11 +59,11 @@ export class SavFileEncoder implements FileEncoder {
   private readonly output: DataOutput;
   private readonly zsav: ZsavBlocks | null;
   private readonly issues = new Map<string, IssueCount>();
-  protected rows = 0;
+  private rows = 0;
   /** The current batch's first row in the table: writers report batch-relative rows. */
   private batchFirstRow = 0;
 
-  protected constructor(private readonly plan: SavFilePlan, sink: ByteSink) {
+  private constructor(private readonly plan: SavFilePlan, sink: ByteSink) {
     const { layout, compression } = plan;
     this.caseSize = Math.max(1, layout.nominal_case_size);
     this.rowsPerBlock = rowsPerBlock(this.caseSize);
@@ -91,11 +92,21 @@ export class SavFileEncoder implements FileEncoder {
    * dispatcher, the cases' slots are filled on worker threads (kernel.ts) and compressed here,
    * in order: the same bytes.
    */
-  static async begin(plan: SavFilePlan, sink: ByteSink, dispatcher: ChunkDispatcher | null = null): Promise<SavFileEncoder> {
-    const encoder = dispatcher ? new ChunkedSavFileEncoder(plan, sink, dispatcher) : new SavFileEncoder(plan, sink);
+  static async begin(plan: SavFilePlan, sink: ByteSink, dispatcher: ChunkDispatcher | null = null): Promise<FileEncoder> {
+    const file = new SavFileEncoder(plan, sink);
     await sink.write(plan.dictionary.bytes.slice());
     if (plan.compression === 2) await sink.write(zheaderBytes(plan.dictionary.bytes.length));
-    return encoder;
+    if (!dispatcher) return file;
+    return new ChunkedFileEncoder(dispatcher, sink, {
+      consume: async (result, _firstRow, rows) => {
+        const { slotBytes, issues } = result.info as SavChunkInfo;
+        const bytes = result.bytes[0];
+        file.takeIssues(issues);
+        await file.takeCases(bytes.subarray(0, slotBytes), bytes.subarray(slotBytes), rows);
+      },
+      end: () => file.endFile(),
+      warnings: file.warnings,
+    });
   }
 
   async writeBatch(batch: RecordBatch, firstRow: number): Promise<void> {
@@ -125,7 +136,7 @@ export class SavFileEncoder implements FileEncoder {
    * Cases filled elsewhere (the kernel): `slots` holds `rows` cases of caseSize 8-byte slots,
    * `ops` their opcodes; compressed (or written as they are) as writeBatch would have.
    */
-  protected async takeCases(slots: Uint8Array, ops: Uint8Array, rows: number): Promise<void> {
+  async takeCases(slots: Uint8Array, ops: Uint8Array, rows: number): Promise<void> {
     const { caseSize } = this;
     if (!this.compressor) {
       await this.flushData();
@@ -149,7 +160,7 @@ export class SavFileEncoder implements FileEncoder {
   }
 
   /** Issues a kernel found in a chunk, merged in order (the first row is the table's). */
-  protected takeIssues(found: readonly IssueCount[]): void {
+  takeIssues(found: readonly IssueCount[]): void {
     for (const f of found) {
       const key = `${f.column}:${f.issue}`;
       const seen = this.issues.get(key);
@@ -200,41 +211,5 @@ export class SavFileEncoder implements FileEncoder {
         : 'value(s) equal to -1.7976931348623157e308 (the bit pattern of SPSS\'s system-missing value) will read back as missing';
       this.warnings.push(`sav, column "${v.source.name}", row ${first}: ${count} ${what}`);
     }
-  }
-}
-
-/** A file whose cases' slots are filled on worker threads and compressed here, in order. */
-class ChunkedSavFileEncoder extends SavFileEncoder {
-  private readonly chunks: OrderedChunks;
-
-  constructor(plan: SavFilePlan, sink: ByteSink, dispatcher: ChunkDispatcher) {
-    super(plan, sink);
-    this.chunks = new OrderedChunks(dispatcher, async (result, _firstRow, rows) => {
-      const { slotBytes, issues } = result.info as SavChunkInfo;
-      const bytes = result.bytes[0];
-      this.takeIssues(issues);
-      await this.takeCases(bytes.subarray(0, slotBytes), bytes.subarray(slotBytes), rows);
-    });
-  }
-
-  override writeBatch(batch: RecordBatch, firstRow: number): Promise<void> {
-    return this.chunks.add(batch, firstRow);
-  }
-
-  bufferedRows(): number {
-    return this.chunks.bufferedRows;
-  }
-
-  drain(): Promise<void> {
-    return this.chunks.finish();
-  }
-
-  override async endFile(): Promise<Patch[]> {
-    await this.chunks.close();
-    return super.endFile();
-  }
-
-  abort(reason: Error): void {
-    this.chunks.abort(reason);
   }
 }
