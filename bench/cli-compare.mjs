@@ -33,17 +33,10 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeBenchIPC } from './make-ipc.mjs';
+import { sourceState } from './source-state.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-/** The commit the figures come from, and whether src/ differed from it (tracked or not). */
-function sourceState() {
-  const git = (...a) => spawnSync('git', a, { cwd: root, encoding: 'utf8' });
-  const head = git('rev-parse', '--short', 'HEAD');
-  if (head.status !== 0) return 'commit unknown (not a git checkout)';
-  const dirty = git('status', '--porcelain', '--', 'src', 'package.json', 'tsup.config.ts').stdout.trim();
-  return `commit ${head.stdout.trim()}${dirty ? ', with uncommitted changes in src/' : ''}`;
-}
 
 const { values } = parseArgs({ options: {
   rows: { type: 'string', default: '5000000' },

@@ -4,6 +4,7 @@ import { mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import type { Writable } from 'node:stream';
+import { fileReadAt } from '../sources/ipc-input.js';
 import type { RandomAccessInput, RandomAccessReader } from '../sources/random-access.js';
 import type { ObjectStore, StoredObject } from './types.js';
 
@@ -111,17 +112,7 @@ async function openFileReader(path: string): Promise<RandomAccessReader> {
   let closed: Promise<void> | null = null;
   return {
     size,
-    async read(offset, length) {
-      const want = Math.max(0, Math.min(length, size - offset));
-      const buffer = new Uint8Array(want);
-      let done = 0;
-      while (done < want) {
-        const { bytesRead } = await handle.read(buffer, done, want - done, offset + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
-      return buffer.subarray(0, done);
-    },
+    read: fileReadAt(handle, size),
     stream: (start, end) => createReadStream(path, { start, end: end - 1, highWaterMark: 1 << 20 }),
     close: () => (closed ??= handle.close()),
   };
