@@ -1,10 +1,9 @@
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { ExportError } from '../errors.js';
 import { FILE_HEAD, hasFileMagic, readFileLayout } from './ipc-footer.js';
 import type { FileLayout } from './ipc-footer.js';
-import type { ReadAt } from './ipc-messages.js';
+import { decodeMessage, readPrefix, type ReadAt } from './ipc-messages.js';
 import type { RandomAccessReader } from './random-access.js';
 import { checkStream } from './ipc-stream-check.js';
 import type { StreamBounds } from './ipc-stream-check.js';
@@ -61,15 +60,77 @@ export async function openPathInput(path: string, label: string, release: () => 
   }
   const start = layout ? FILE_HEAD : 0;
   const end = layout ? layout.streamEnd : size;
-  const stream = end > start ? createReadStream(path, { start, end: end - 1, highWaterMark: CHUNK }) : null;
-  const counted = countBytes(stream ?? [], start, async () => {
-    stream?.destroy();
+  const reader = end > start ? new MessageReader(path, start, end, label) : null;
+  const counted = countBytes(reader ? reader.chunks() : [], start, async () => {
+    await reader?.close();
     await release();
   });
   return {
     ...counted, totalBytes: size, numRows: layout?.numRows ?? null,
     chunks: checkedChunks(layout?.lead ?? null, counted.chunks, { label, start, end, schema: layout?.schema }),
   };
+}
+
+/**
+ * A file's IPC messages read one by one: each message's length prefix and metadata in one
+ * chunk, its body in one read of exactly its length, so apache-arrow's reader takes the body
+ * as it is (a view), where chunks of a fixed size made it join the pieces of every body into a
+ * new buffer. Per 5M rows that was ~0.1 s of copying and, with twice the bytes allocated, ~0.1 s
+ * more of V8 collections for external memory, on every pass over the file (issue #12). Where a
+ * length looks wrong, the rest goes in plain chunks, for checkStream to name the damage as it
+ * always has.
+ */
+class MessageReader {
+  private handle: FileHandle | null = null;
+  private closed = false;
+
+  constructor(private readonly path: string, private readonly start: number, private readonly end: number, private readonly label: string) {}
+
+  async *chunks(): AsyncGenerator<Uint8Array, void, undefined> {
+    if (this.closed) return;
+    const handle = (this.handle = await open(this.path, 'r'));
+    try {
+      const readAt = fileReadAt(handle, this.end);
+      let pos = this.start;
+      while (pos < this.end) {
+        const framed = await this.framing(readAt, pos);
+        if (framed === null) {
+          for (let at = pos; at < this.end; at += CHUNK) yield await readAt(at, CHUNK);
+          return;
+        }
+        yield framed.head;
+        if (framed.bodyLength > 0) yield await readAt(pos + framed.head.length, framed.bodyLength);
+        pos += framed.head.length + framed.bodyLength;
+      }
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** The message at `pos`: its prefix and metadata, and its body's length; null where anything is off. */
+  private async framing(readAt: ReadAt, pos: number): Promise<{ head: Uint8Array; bodyLength: number } | null> {
+    try {
+      const first = await readAt(pos, 8);
+      const prefix = readPrefix(first, this.label, pos);
+      if (prefix === null) return null;
+      if (prefix.metadataLength === 0) return { head: first.subarray(0, prefix.size), bodyLength: 0 }; // end of stream
+      const headLength = prefix.size + prefix.metadataLength;
+      if (pos + headLength > this.end) return null;
+      const head = await readAt(pos, headLength);
+      const bodyLength = Number(decodeMessage(head.subarray(prefix.size), this.label, pos).bodyLength);
+      if (!(bodyLength >= 0) || pos + headLength + bodyLength > this.end) return null;
+      return { head, bodyLength };
+    } catch {
+      return null;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const handle = this.handle;
+    this.handle = null;
+    await handle?.close().catch(() => undefined);
+  }
 }
 
 /**
