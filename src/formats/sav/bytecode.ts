@@ -29,8 +29,9 @@ export class DataBuffer {
   /** Bytes filled; always a multiple of 8. */
   length = 0;
 
-  constructor(readonly capacity: number) {
-    this.adopt(allocAligned(capacity));
+  /** `memory` (8-aligned) instead of a new allocation: a chunk's output in shared memory (kernel.ts). */
+  constructor(readonly capacity: number, memory?: Uint8Array) {
+    this.adopt(memory ?? allocAligned(capacity));
   }
 
   private adopt(bytes: Uint8Array): void {

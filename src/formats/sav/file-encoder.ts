@@ -99,10 +99,9 @@ export class SavFileEncoder implements FileEncoder {
     if (!dispatcher) return file;
     return new ChunkedFileEncoder(dispatcher, sink, {
       consume: async (result, _firstRow, rows) => {
-        const { slotBytes, issues } = result.info as SavChunkInfo;
-        const bytes = result.bytes[0];
-        file.takeIssues(issues);
-        await file.takeCases(bytes.subarray(0, slotBytes), bytes.subarray(slotBytes), rows);
+        const info = result.info as SavChunkInfo;
+        file.takeIssues(info.issues);
+        await file.takeCases(result.bytes[0], info, rows);
       },
       end: () => file.endFile(),
       warnings: file.warnings,
@@ -133,29 +132,40 @@ export class SavFileEncoder implements FileEncoder {
   }
 
   /**
-   * Cases filled elsewhere (the kernel): `slots` holds `rows` cases of caseSize 8-byte slots,
-   * `ops` their opcodes; compressed (or written as they are) as writeBatch would have.
+   * Cases filled elsewhere (the kernel.ts chunk `bytes`, laid out as `info` says), taken as
+   * writeBatch would have written them. Uncompressed: the slots as they are. Compressed: the
+   * slots that complete the open group go through this file's compressor, which then holds no
+   * open group, so what it has is handed out, then the chunk's own whole groups, then the slots
+   * after them open the next group here.
    */
-  async takeCases(slots: Uint8Array, ops: Uint8Array, rows: number): Promise<void> {
+  async takeCases(bytes: Uint8Array, info: SavChunkInfo, rows: number): Promise<void> {
     const { caseSize } = this;
+    const slots = rows * caseSize;
+    // The file (sav) takes views of the chunk, and its writer gives the memory back once
+    // written (recycle.ts); zsav's zlib blocks get a copy, and the memory goes back at once.
+    const toFile = this.zsav === null;
+    const handOn = (from: number, to: number): Promise<void> => this.output.write(toFile ? bytes.subarray(from, to) : bytes.slice(from, to));
     if (!this.compressor) {
       await this.flushData();
-      await this.output.write(slots);
+      await handOn(0, info.slotBytes);
     } else {
-      const block: CaseBlock = {
-        f64: new Float64Array(slots.buffer, slots.byteOffset, slots.length >> 3),
-        i32: new Int32Array(slots.buffer, slots.byteOffset, slots.length >> 2),
-        u8: slots, ops, base: 0, caseSize,
-      };
-      for (let start = 0; start < rows; start += this.rowsPerBlock) {
-        const count = Math.min(this.rowsPerBlock, rows - start);
-        block.base = start * caseSize;
-        block.ops = ops.subarray(start * caseSize, (start + count) * caseSize);
-        this.compressor.compress(block, count);
-        if (this.buffer.length >= FLUSH_BYTES) await this.flushData();
+      const ops = bytes.subarray(info.slotBytes, info.slotBytes + slots);
+      const slotsOf = (from: number, to: number): CaseBlock => ({
+        f64: new Float64Array(bytes.buffer, bytes.byteOffset + from * 8, to - from),
+        i32: new Int32Array(bytes.buffer, bytes.byteOffset + from * 8, (to - from) * 2),
+        u8: bytes.subarray(from * 8, to * 8), ops: ops.subarray(from, to), base: 0, caseSize: 1,
+      });
+      const { headSlots, middleSlots } = info;
+      if (headSlots > 0) this.compressor.compress(slotsOf(0, headSlots), headSlots);
+      if (middleSlots > 0) {
+        await this.flushData();
+        await handOn(info.middleAt, info.middleAt + info.middleLength);
       }
-      recycle(slots); // copied into the data buffer: the chunk's memory may serve another chunk
+      const tail = headSlots + middleSlots;
+      if (tail < slots) this.compressor.compress(slotsOf(tail, slots), slots - tail);
+      if (this.buffer.length >= FLUSH_BYTES) await this.flushData();
     }
+    if (!toFile) recycle(bytes);
     this.rows += rows;
   }
 

@@ -33,7 +33,7 @@ export const savEncoder: FormatEncoder<SavOptions> = {
     if (label.cut) warnings.push(`sav: the file label was cut to ${label.bytes.length} bytes (SPSS allows ${MAX_FILE_LABEL_BYTES})`);
     const ncases = table.numRows ?? -1;
     const caseSize = Math.max(1, layout.nominal_case_size);
-    const spec: SavKernelSpec = { variables: layout.variables, caseSize };
+    const spec: SavKernelSpec = { variables: layout.variables, caseSize, compressed: resolved.compression !== 0 };
     const types = layout.variables.map((v) => v.type);
     const dispatcher = chunkDispatcher({ kernel: 'sav', spec, types, format: 'sav', rowMultiple: rowsPerBlock(caseSize) }, context);
     return {
