@@ -28,14 +28,11 @@ export interface ByteInput {
 /** Read in large chunks: each Arrow message is assembled from them, so fewer joins per batch. */
 const CHUNK = 1 << 20;
 
-/**
- * Positioned reads of an open file of `size` bytes, never asking for (or allocating) more than
- * is left in it; into a SharedArrayBuffer when `shared` (see MessageReader).
- */
-export function fileReadAt(handle: FileHandle, size: number, shared = false): ReadAt {
+/** Positioned reads of an open file of `size` bytes, never asking for (or allocating) more than is left in it. */
+export function fileReadAt(handle: FileHandle, size: number): ReadAt {
   return async (offset, length) => {
     const want = Math.max(0, Math.min(length, size - offset));
-    const buffer = new Uint8Array(shared ? new SharedArrayBuffer(want) : new ArrayBuffer(want));
+    const buffer = new Uint8Array(want);
     let done = 0;
     while (done < want) {
       const { bytesRead } = await handle.read(buffer, done, want - done, offset + done);
@@ -81,10 +78,10 @@ export async function openPathInput(path: string, label: string, release: () => 
  * new buffer. Per 5M rows that was ~0.1 s of copying and, with twice the bytes allocated, ~0.1 s
  * more of V8 collections for external memory, on every pass over the file (issue #12). Where a
  * length looks wrong, the rest goes in plain chunks, for checkStream to name the damage as it
- * always has. Bodies are read into SharedArrayBuffers, which cost V8 fewer collections than
- * ArrayBuffers of the same size: a read pass over the 5M-row bench file took 0.33 s of user
- * CPU instead of 0.45 (3 runs each). (Sending workers views of them instead of copies cost
- * more than the copy: V8's helper threads then spent ~0.8 s more per 5M rows.)
+ * always has. (Bodies in SharedArrayBuffers read a little faster — fewer collections — but
+ * V8 counts no external memory for them, so it freed them late: a 10M-row sav export peaked at
+ * 497 MB instead of ~300. Sending workers views of them instead of packed copies also cost
+ * more than the copy: V8's helper threads spent ~0.8 s more per 5M rows.)
  */
 class MessageReader {
   private handle: FileHandle | null = null;
@@ -97,7 +94,6 @@ class MessageReader {
     const handle = (this.handle = await open(this.path, 'r'));
     try {
       const readAt = fileReadAt(handle, this.end);
-      const readBody = fileReadAt(handle, this.end, true);
       let pos = this.start;
       while (pos < this.end) {
         const framed = await this.framing(readAt, pos);
@@ -106,7 +102,7 @@ class MessageReader {
           return;
         }
         yield framed.head;
-        if (framed.bodyLength > 0) yield await readBody(pos + framed.head.length, framed.bodyLength);
+        if (framed.bodyLength > 0) yield await readAt(pos + framed.head.length, framed.bodyLength);
         pos += framed.head.length + framed.bodyLength;
       }
     } finally {
