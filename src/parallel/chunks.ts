@@ -129,7 +129,6 @@ function takeBuffer(spare: SharedArrayBuffer[], bytes: number): SharedArrayBuffe
   return newShared(bytes);
 }
 
-
 /** Views of rows start..end-1 of canonical columns, sharing their buffers. */
 function sliceViews(cols: readonly ColumnView[], start: number, end: number): ColumnView[] {
   return cols.map((col) => {
