@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Piscina } from 'piscina';
 import { lazyRequire } from '../lazy-require.js';
@@ -37,7 +38,10 @@ const IDLE_TIMEOUT_MS = 30_000;
  */
 function workerFile(): string {
   const base = (import.meta as { url?: string }).url ?? pathToFileURL(__filename).href;
-  const candidates = ['./encode-worker.js', '../encode-worker.js', '../../dist/encode-worker.js'].map((rel) => fileURLToPath(new URL(rel, base)));
+  // Only the package's own files: the sources' candidate only when this is the source file.
+  const fromSources = fileURLToPath(base).endsWith(`${sep}src${sep}parallel${sep}pool.ts`);
+  const relative = fromSources ? ['../../dist/encode-worker.js'] : ['./encode-worker.js', '../encode-worker.js'];
+  const candidates = relative.map((rel) => fileURLToPath(new URL(rel, base)));
   const found = candidates.find((path) => existsSync(path));
   if (!found) throw new ExportError('INTERNAL', `the encoding worker's file is missing (looked for ${candidates.join(', ')}); build the package, or use workers: 1`);
   return found;
