@@ -22,6 +22,7 @@ function inlineRows(): number {
   const text = process.env.TABULAR_EXPORT_INLINE_ROWS;
   return text !== undefined && /^\d+$/.test(text) ? Number(text) : INLINE_ROWS;
 }
+
 /** Chunks in flight per thread: one being encoded, one waiting, so no thread idles. */
 const IN_FLIGHT_PER_THREAD = 2;
 
@@ -43,9 +44,9 @@ export function chunkDispatcher(plan: KernelPlan, context: { workers?: number; s
 }
 
 /**
- * One export's chunk encoding: where chunks run (the calling thread for the first INLINE_ROWS
- * rows and whenever `workers` is 1; else the pool) and how large they are. Shared by the
- * export's files. The bytes do not depend on where a chunk ran.
+ * One export's chunk encoding (an export with workers > 1): where chunks run (the calling
+ * thread for its first INLINE_ROWS rows, the pool after) and how large they are. Shared by
+ * the export's files. The bytes do not depend on where a chunk ran.
  */
 export class ChunkDispatcher {
   private readonly key = randomUUID();

@@ -1,7 +1,7 @@
 /**
  * The worker threads' entry (dist/encode-worker.js, run by piscina): encodes one chunk of rows
- * with a format's kernel, reading and writing shared memory (chunks.ts). Errors come back as values, so
- * an ExportError keeps its code, column and row across the thread boundary.
+ * with a format's kernel, reading and writing shared memory (chunks.ts). Errors come back as
+ * values, so an ExportError keeps its code, column and row across the thread boundary.
  */
 import { newShared, unpackColumns, type PackedColumn } from './columns.js';
 import { errorShape, KernelCache } from './kernel.js';
