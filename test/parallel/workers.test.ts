@@ -45,6 +45,19 @@ describe('exports on worker threads', () => {
     expect(exp.errorMessage).toBe('csv, column "d", row 1: date 67120010 days from 1970-01-01 is outside 0001-01-01..9999-12-31, the dates ISO text (YYYY-MM-DD) can hold');
   });
 
+  it('csv.gz and jsonl.gz: the same bytes with 2 workers as with 1 (zlib sees the same bytes in the same order)', async () => {
+    const out = await tempDir();
+    const batches = (): ReturnType<typeof idBatches> => idBatches([50_000, 30_000, 70_000, 50_000]);
+    for (const format of ['csv', 'jsonl'] as const) {
+      const gzip = { [format]: { gzip: true } };
+      const two = await exportTable(fromBatches(batches()), { format, out: join(out, `${format}-2`), workers: 2, ...gzip });
+      const one = await exportTable(fromBatches(batches()), { format, out: join(out, `${format}-1`), workers: 1, ...gzip });
+      expect(two.status, two.errorMessage ?? '').toBe('completed');
+      expect(two.files.map((f) => [f.name, f.size, f.md5])).toEqual(one.files.map((f) => [f.name, f.size, f.md5]));
+      expect(two.files[0].name).toBe(`table.${format}.gz`);
+    }
+  });
+
   it('a worker thread that dies fails its export with a clear message, and the next export completes', async () => {
     const out = await tempDir();
     const exporter = new Exporter({ workers: 2 });
