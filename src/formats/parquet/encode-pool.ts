@@ -2,22 +2,12 @@ import { Worker } from 'node:worker_threads';
 import type { EncodeResult, EncodeTask } from './encode-worker-loop.js';
 import { runEncodeWorker } from './encode-worker-loop.js';
 import type { WriterConfig } from './messages.js';
-import { resolveParquetWasm } from './worker-client.js';
+import { parquetWorkerSource, resolveParquetWasm } from './worker-client.js';
 import { buildWriterProperties } from './writer-config.js';
 
 /** The encoding worker's source text (see worker-client.ts for why source text). */
 function buildEncodeWorkerSource(): string {
-  return [
-    "const __name = (target, value) => Object.defineProperty(target, 'name', { value, configurable: true });",
-    `const buildWriterProperties = (${buildWriterProperties.toString()});`,
-    '(async () => {',
-    "  const { parentPort, workerData } = await import('node:worker_threads');",
-    "  const { pathToFileURL } = await import('node:url');",
-    '  const loaded = await import(pathToFileURL(workerData.parquetWasm).href);',
-    '  const pw = loaded.default ?? loaded;',
-    `  (${runEncodeWorker.toString()})(parentPort, { pw, buildWriterProperties });`,
-    '})();',
-  ].join('\n');
+  return parquetWorkerSource(runEncodeWorker, { buildWriterProperties });
 }
 
 /** How long a cancelled job may go on running before its worker is ended (abort frees all within 1 s). */

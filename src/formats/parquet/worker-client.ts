@@ -25,29 +25,33 @@ export interface WorkerFile {
 }
 
 /**
- * The worker's source: its loop and helpers are TypeScript modules of this folder, checked like
- * the rest and turned back into source text here, since the published bundles (ESM and CJS) have
- * no separate worker file to point a Worker at. Each is self-contained by contract. Compilers
- * that keep function names (esbuild's keepNames, used by tsx) wrap them in `__name(...)`, a
- * helper of the bundle, hence its stand-in first.
+ * A parquet worker's source: its loop and helpers are TypeScript modules of this folder, checked
+ * like the rest and turned back into source text here, since the published bundles (ESM and
+ * CJS) have no separate worker file to point a Worker at. Each is self-contained by contract.
+ * Compilers that keep function names (esbuild's keepNames, used by tsx) wrap them in
+ * `__name(...)`, a helper of the bundle, hence its stand-in first. The loop is called with the
+ * port and `{ pw, ...helpers }`, pw being parquet-wasm. (Used by this reader/writer worker and
+ * by the encoding pool, encode-pool.ts.)
  */
-function buildWorkerSource(): string {
+export function parquetWorkerSource(loop: { toString(): string }, helpers: Record<string, { toString(): string }>): string {
   // Only dynamic import(), no require: the worker inherits the process's flags, and under
   // `node --input-type=module` (or --experimental-default-type=module) this source runs as an
   // ES module, where require does not exist. Messages sent meanwhile wait in the port's queue.
   return [
     "const __name = (target, value) => Object.defineProperty(target, 'name', { value, configurable: true });",
-    `const BatchFeed = (${BatchFeed.toString()});`,
-    `const OutputPump = (${OutputPump.toString()});`,
-    `const buildWriterProperties = (${buildWriterProperties.toString()});`,
+    ...Object.entries(helpers).map(([name, helper]) => `const ${name} = (${helper.toString()});`),
     '(async () => {',
     "  const { parentPort, workerData } = await import('node:worker_threads');",
     "  const { pathToFileURL } = await import('node:url');",
     '  const loaded = await import(pathToFileURL(workerData.parquetWasm).href);',
     '  const pw = loaded.default ?? loaded;',
-    `  (${runParquetWorker.toString()})(parentPort, { pw, BatchFeed, OutputPump, buildWriterProperties });`,
+    `  (${loop.toString()})(parentPort, { pw, ${Object.keys(helpers).join(', ')} });`,
     '})();',
   ].join('\n');
+}
+
+function buildWorkerSource(): string {
+  return parquetWorkerSource(runParquetWorker, { BatchFeed, OutputPump, buildWriterProperties });
 }
 
 /**
