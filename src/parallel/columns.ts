@@ -57,7 +57,9 @@ export function packColumns(cols: readonly ColumnView[], start: number, end: num
       const v = col.values;
       u8.set(new Uint8Array(v.buffer, v.byteOffset + start * v.BYTES_PER_ELEMENT, (end - start) * v.BYTES_PER_ELEMENT), p.values.byteOffset);
     }
-    if (col.validity) p.nullCount = countNulls(u8, p.validity as PackedArray, p.bitOffset, p.length);
+    // The batch's count, as a hint: kernels read the bitmap, and counting each chunk's nulls
+    // was a per-row loop on the main thread for nothing.
+    p.nullCount = col.validity ? col.nullCount : 0;
   });
   return { buffer, columns: plans };
 }
@@ -78,15 +80,6 @@ function planColumn(col: ColumnView, start: number, end: number): PackedColumn {
   }
   const validity: PackedArray | null = col.validity ? { kind: 'u8', byteOffset: 0, length: bitBytes } : null;
   return { type: col.type, length, nullCount: 0, bitOffset: firstBit & 7, values, validity, offsets };
-}
-
-function countNulls(u8: Uint8Array, bits: PackedArray, bitOffset: number, length: number): number {
-  let valid = 0;
-  for (let i = 0; i < length; i++) {
-    const bit = bitOffset + i;
-    valid += (u8[bits.byteOffset + (bit >> 3)] >> (bit & 7)) & 1;
-  }
-  return length - valid;
 }
 
 function view(buffer: ArrayBufferLike, a: PackedArray): ColumnView['values'] {
