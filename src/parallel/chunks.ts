@@ -35,6 +35,11 @@ export interface KernelPlan {
   format: string;
   /** Chunks start at multiples of this many rows of a batch (sav: its case blocks). Default 1. */
   rowMultiple?: number;
+  /**
+   * Rows per chunk when the format fixes them (parquet: a row group per chunk); a batch's last
+   * chunk may hold fewer. Default: about CHUNK_INPUT_BYTES of input.
+   */
+  chunkRows?: number;
 }
 
 /** The export's dispatcher when it may use worker threads (context.workers > 1); null for one thread. */
@@ -111,6 +116,7 @@ export class ChunkDispatcher {
   chunkRows(cols: readonly ColumnView[], rows: number): number {
     const multiple = this.plan.rowMultiple ?? 1;
     if (this.pool === null) return Math.max(rows, 1);
+    if (this.plan.chunkRows !== undefined) return Math.max(1, this.plan.chunkRows);
     const perRow = rows > 0 ? Math.max(1, columnBytes(cols, 0, rows) / rows) : 1;
     const want = Math.min(MAX_CHUNK_ROWS, Math.max(1, Math.floor(CHUNK_INPUT_BYTES / perRow)));
     return Math.max(multiple, want - (want % multiple));
