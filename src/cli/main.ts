@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { Exporter } from '../export/exporter.js';
 import type { Export } from '../export/export.js';
 import { availableFormats } from '../formats/registry.js';
+import { closeWorkerPools } from '../parallel/pool.js';
 import { MAX_WORKERS } from '../parallel/workers.js';
 import { sourceOf } from './input.js';
 import { ProgressBar } from './progress-bar.js';
@@ -102,6 +103,10 @@ async function main(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   await exp.done();
+  // The encoding threads end here, while the signal handlers are still in place: left to the
+  // process's exit, their teardown took long enough that a SIGTERM arriving then found no
+  // handler and killed a finished export's process by signal (issue #11's test, issue #12).
+  await closeWorkerPools().catch(() => undefined);
   bar?.clear();
   if (values.json) process.stdout.write(`${JSON.stringify(exp.toJSON(), null, 2)}\n`);
   if (exp.status !== 'completed') {

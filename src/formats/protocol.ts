@@ -1,4 +1,5 @@
 import type { RecordBatch } from 'apache-arrow';
+import type { RangeItem } from '../parallel/ranges.js';
 import type { Table } from '../table/types.js';
 
 export const FORMATS = ['csv', 'jsonl', 'parquet', 'avro', 'dta', 'sav'] as const;
@@ -50,11 +51,18 @@ export interface PreparedEncoder {
    * then still come only if the source gives other rows than the table declares.
    */
   readonly patchesHeader?: boolean;
+  /**
+   * True when this export's files take ranges of the source's batches that worker threads read
+   * themselves (FileEncoder.writeRange; issue #12): csv, jsonl, dta and sav with workers > 1.
+   */
+  readonly readsRanges?: boolean;
 }
 
 export interface FileEncoder {
   /** Encodes one canonical batch. `firstRow` is the batch's first row in the whole table (for errors). */
   writeBatch(batch: RecordBatch, firstRow: number): Promise<void>;
+  /** Encodes a range of the source's batches, read by a worker thread (when PreparedEncoder.readsRanges). */
+  writeRange?(item: RangeItem): Promise<void>;
   /** Writes the trailing bytes; returns rewrites of earlier bytes, if the format patches its header. */
   endFile(): Promise<Patch[]>;
   /** Warnings found while encoding (values a format could not hold exactly), reported on the export. */

@@ -2,14 +2,15 @@ import type { RecordBatch } from 'apache-arrow';
 import { randomUUID } from 'node:crypto';
 import { viewColumns, type ColumnView } from '../table/columns.js';
 import type { VariableType } from '../table/types.js';
-import { columnBytes, newShared, packColumns } from './columns.js';
+import { columnBytes, newShared, packColumns, sliceViews } from './columns.js';
 import type { ChunkResult, KernelName } from './kernel.js';
 import { recyclable } from './recycle.js';
-import { InlineRunner, PoolRunner, type EncodeTask } from './pool.js';
+import { InlineRunner, PoolRunner, type ChunkPiece, type EncodeTask, type RangeAnswered } from './pool.js';
+import type { RangeItem } from './ranges.js';
 
 /** A chunk holds about this many bytes of input (a few MB of output): ~5–10 ms of encoding. */
 const CHUNK_INPUT_BYTES = 2 << 20;
-const MAX_CHUNK_ROWS = 65_536;
+export const MAX_CHUNK_ROWS = 65_536;
 /**
  * An export encodes on the calling thread until it has passed this many rows: a small export
  * is done before worker threads would have started (~30–80 ms), a large one pays that once.
@@ -18,7 +19,7 @@ const MAX_CHUNK_ROWS = 65_536;
  */
 export const INLINE_ROWS = 100_000;
 
-function inlineRows(): number {
+export function inlineRows(): number {
   const text = process.env.TABULAR_EXPORT_INLINE_ROWS;
   return text !== undefined && /^\d+$/.test(text) ? Number(text) : INLINE_ROWS;
 }
@@ -97,6 +98,35 @@ export class ChunkDispatcher {
   }
 
   /**
+   * Starts a range of the source's batches in a worker, which reads and encodes them itself
+   * (ranges.ts); the promise gives their chunks in order.
+   */
+  async submitRange(item: RangeItem, signal: AbortSignal): Promise<ChunkPiece[]> {
+    const { plan } = this;
+    const spares = this.spareOutputs.splice(0, Math.min(this.spareOutputs.length, item.spec.blocks.length));
+    const task: EncodeTask = {
+      kernel: plan.kernel, key: this.key, spec: plan.spec, rows: item.rows, firstRow: item.firstRow, columns: [], buffer: null, output: null,
+      range: { spec: item.spec, chunkRows: plan.chunkRows ?? MAX_CHUNK_ROWS, rowMultiple: plan.rowMultiple ?? 1, spares },
+    };
+    this.rowsSeen += item.rows;
+    let answer: RangeAnswered;
+    try {
+      answer = await (this.pool as PoolRunner).answer(task, signal) as RangeAnswered;
+    } catch (err) {
+      for (const buffer of spares) this.giveBack(buffer);
+      throw err;
+    }
+    for (const buffer of answer.unused) this.giveBack(buffer);
+    for (const piece of answer.pieces) this.own(piece.result);
+    return answer.pieces;
+  }
+
+  /** True when ranges can go to worker threads (workers > 1). */
+  get readsRanges(): boolean {
+    return this.pool !== null;
+  }
+
+  /**
    * The chunk's buffers come back to this export's spare outputs once the file has them
    * (recycle.ts), when each is the only view of its buffer.
    */
@@ -136,18 +166,6 @@ function takeBuffer(spare: SharedArrayBuffer[], bytes: number): SharedArrayBuffe
   return newShared(bytes);
 }
 
-/** Views of rows start..end-1 of canonical columns, sharing their buffers. */
-function sliceViews(cols: readonly ColumnView[], start: number, end: number): ColumnView[] {
-  return cols.map((col) => {
-    const bitOffset = col.bitOffset + start;
-    let values = col.values;
-    if (!col.offsets && col.type !== 'boolean') values = col.values.subarray(start, end);
-    const offsets = col.offsets ? col.offsets.subarray(start, end + 1) : null;
-    // nullCount is only a hint here (the kernels read the bitmap): keep "may have nulls".
-    return { ...col, length: end - start, bitOffset, values, offsets };
-  });
-}
-
 /**
  * One file's chunks in order: submitted as batches come, at most `inFlight` at once (the
  * oldest is awaited and consumed before another is submitted: backpressure from the file to
@@ -155,7 +173,7 @@ function sliceViews(cols: readonly ColumnView[], start: number, end: number): Co
  * are what the splitting sink sees as bufferedRows.
  */
 export class OrderedChunks {
-  private readonly queue: { result: Promise<ChunkResult>; firstRow: number; rows: number }[] = [];
+  private readonly queue: { pieces: Promise<ChunkPiece[]>; rows: number }[] = [];
   private readonly controller = new AbortController();
   private pendingRows = 0;
   private failed: unknown = null;
@@ -190,13 +208,26 @@ export class OrderedChunks {
       const end = Math.min(count, start + step);
       while (this.queue.length >= d.inFlight) await this.consumeOldest();
       this.throwIfStopped();
-      const result = d.submit(cols, start, end, firstRow + start, this.controller.signal);
-      result.catch(() => undefined); // observed in order by consumeOldest
-      this.queue.push({ result, firstRow: firstRow + start, rows: end - start });
-      this.pendingRows += end - start;
+      const first = firstRow + start;
+      const rows = end - start;
+      this.enqueue(d.submit(cols, start, end, first, this.controller.signal).then((result) => [{ result, firstRow: first, rows }]), rows);
     }
     // The calling thread's chunks are consumed at once: nothing waits on another thread.
     while (this.queue.length > 0 && (this.queue.length >= d.inFlight || d.inFlight === 1)) await this.consumeOldest();
+  }
+
+  /** A range of the source's batches, read and encoded by a worker (ranges.ts). */
+  async addRange(item: RangeItem): Promise<void> {
+    const d = this.dispatcher;
+    while (this.queue.length >= d.inFlight) await this.consumeOldest();
+    this.throwIfStopped();
+    this.enqueue(d.submitRange(item, this.controller.signal), item.rows);
+  }
+
+  private enqueue(pieces: Promise<ChunkPiece[]>, rows: number): void {
+    pieces.catch(() => undefined); // observed in order by consumeOldest
+    this.queue.push({ pieces, rows });
+    this.pendingRows += rows;
   }
 
   /** Consumes every chunk still in flight, in order. */
@@ -221,9 +252,9 @@ export class OrderedChunks {
 
   private async consumeOldest(): Promise<void> {
     const head = this.queue[0];
-    let result: ChunkResult;
+    let pieces: ChunkPiece[];
     try {
-      result = await head.result;
+      pieces = await head.pieces;
     } catch (err) {
       this.abort(err instanceof Error ? err : new Error(String(err)));
       throw err;
@@ -231,7 +262,7 @@ export class OrderedChunks {
     this.throwIfStopped();
     this.queue.shift();
     this.pendingRows -= head.rows;
-    await this.consume(result, head.firstRow, head.rows);
+    for (const piece of pieces) await this.consume(piece.result, piece.firstRow, piece.rows);
   }
 
   private throwIfStopped(): void {

@@ -116,7 +116,37 @@ export function columnBytes(cols: readonly ColumnView[], start: number, end: num
   return bytes;
 }
 
+/** Below this, an output is a plain buffer (copied across threads): a spare is kept for the large ones. */
+const SMALL_OUTPUT = 64 << 10;
+
+/**
+ * A worker's output buffers for a task: small ones plain, large ones from the export's spare
+ * shared buffers (the smallest that fits) or new shared memory. `spares` loses what is used.
+ */
+export function outputAllocator(spares: SharedArrayBuffer[]): (bytes: number) => Uint8Array {
+  return (bytes) => {
+    if (bytes < SMALL_OUTPUT) return new Uint8Array(bytes);
+    let at = -1;
+    for (let i = 0; i < spares.length; i++) {
+      if (spares[i].byteLength >= bytes && (at < 0 || spares[i].byteLength < spares[at].byteLength)) at = i;
+    }
+    return new Uint8Array(at >= 0 ? spares.splice(at, 1)[0] : newShared(bytes), 0, bytes);
+  };
+}
+
 /** Shared memory for a chunk, with room for a somewhat larger one: pages are mapped as they are first written. */
 export function newShared(bytes: number): SharedArrayBuffer {
   return new SharedArrayBuffer(Math.ceil(bytes * 1.25) + 64);
+}
+
+/** Views of rows start..end-1 of canonical columns, sharing their buffers. */
+export function sliceViews(cols: readonly ColumnView[], start: number, end: number): ColumnView[] {
+  return cols.map((col) => {
+    const bitOffset = col.bitOffset + start;
+    let values = col.values;
+    if (!col.offsets && col.type !== 'boolean') values = col.values.subarray(start, end);
+    const offsets = col.offsets ? col.offsets.subarray(start, end + 1) : null;
+    // nullCount is only a hint here (the kernels read the bitmap): keep "may have nulls".
+    return { ...col, length: end - start, bitOffset, values, offsets };
+  });
 }

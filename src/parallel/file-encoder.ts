@@ -2,6 +2,7 @@ import type { RecordBatch } from 'apache-arrow';
 import type { ByteSink, FileEncoder, Patch } from '../formats/protocol.js';
 import { OrderedChunks, type ChunkDispatcher } from './chunks.js';
 import type { ChunkResult } from './kernel.js';
+import type { RangeItem } from './ranges.js';
 
 /**
  * What a format does around its chunks, when it does more than write their bytes: dta and sav
@@ -39,6 +40,10 @@ export class ChunkedFileEncoder implements FileEncoder {
 
   writeBatch(batch: RecordBatch, firstRow: number): Promise<void> {
     return this.chunks.add(batch, firstRow);
+  }
+
+  writeRange(item: RangeItem): Promise<void> {
+    return this.chunks.addRange(item);
   }
 
   bufferedRows(): number {

@@ -7,9 +7,12 @@ import { ExportError } from '../errors.js';
 import type { ColumnView } from '../table/columns.js';
 import type { PackedColumn } from './columns.js';
 import { errorFromShape, KernelCache, type Alloc, type ChunkResult, type ErrorShape, type KernelName } from './kernel.js';
+import type { RangeSpec } from './range-read.js';
+import type { VariableStatistics } from '../table/types.js';
 
 export interface EncodeTask {
-  kernel: KernelName;
+  /** The format's kernel; null for a range's first-pass measure, which encodes nothing. */
+  kernel: KernelName | null;
   /** Names the export's compiled kernel in each thread's cache. */
   key: string;
   spec: unknown;
@@ -20,13 +23,40 @@ export interface EncodeTask {
   buffer: SharedArrayBuffer | null;
   /** A spare output buffer for the chunk's bytes (used when large enough). */
   output: SharedArrayBuffer | null;
+  /**
+   * Instead of `columns`: batches the worker reads from the source itself (ranges.ts), cut
+   * into chunks of at most `chunkRows` rows (multiples of `rowMultiple`), each encoded.
+   */
+  range?: { spec: RangeSpec; chunkRows: number; rowMultiple: number; spares: SharedArrayBuffer[] };
+  /** With `range`: only measure the rows for a first pass (statistics), encode nothing. */
+  measure?: boolean;
 }
 
 export interface EncodeAnswered {
   result: ChunkResult;
 }
 
-export type EncodeAnswer = EncodeAnswered | { error: ErrorShape };
+/** A chunk's result and where its rows are (one of a range's chunks). */
+export interface ChunkPiece {
+  result: ChunkResult;
+  firstRow: number;
+  rows: number;
+}
+
+/** A range's chunks, in order. */
+export interface RangeAnswered {
+  pieces: ChunkPiece[];
+  /** The spare buffers the range did not need, back to the export. */
+  unused: SharedArrayBuffer[];
+}
+
+/** A range's first-pass measure: its rows and per-column statistics (StatisticsCollector). */
+export interface MeasureAnswered {
+  rows: number;
+  stats: VariableStatistics[];
+}
+
+export type EncodeAnswer = EncodeAnswered | RangeAnswered | MeasureAnswered | { error: ErrorShape };
 
 /** Idle worker threads end after this long; they never keep the process alive meanwhile. */
 const IDLE_TIMEOUT_MS = 30_000;
@@ -50,6 +80,8 @@ function workerFile(): string {
 /** piscina is loaded with the first pool: an export that stays on one thread does not pay for it. */
 const piscina = lazyRequire<typeof import('piscina')>('piscina');
 const pools = new Map<number, Piscina>();
+/** Range tasks started by this process (diagnostics: the tests see that a source was read by ranges). */
+let rangeTasks = 0;
 
 /** The process's pool of `threads` worker threads, started on first use and shared by every export. */
 function sharedPool(threads: number): Piscina {
@@ -66,7 +98,7 @@ export class InlineRunner {
   private readonly cache = new KernelCache(1);
 
   async run(task: EncodeTask, alloc: Alloc): Promise<EncodeAnswered> {
-    const encode = await this.cache.get(task.kernel, task.key, task.spec);
+    const encode = await this.cache.get(task.kernel as KernelName, task.key, task.spec);
     return { result: encode(task.columns as ColumnView[], task.rows, task.firstRow, alloc) };
   }
 }
@@ -76,7 +108,13 @@ export class PoolRunner {
   constructor(private readonly threads: number, private readonly format: string) {}
 
   async run(task: EncodeTask, signal: AbortSignal): Promise<EncodeAnswered> {
+    return await this.answer(task, signal) as EncodeAnswered;
+  }
+
+  /** Runs any task (a chunk, a range, a measure); the answer, or the error it carried thrown. */
+  async answer(task: EncodeTask, signal: AbortSignal): Promise<Exclude<EncodeAnswer, { error: ErrorShape }>> {
     let answer: EncodeAnswer;
+    if (task.range) rangeTasks += 1;
     try {
       // Shared memory goes by reference; nothing is transferred or copied but the small task.
       // No signal for piscina: aborting a running task would end its thread (and the next
@@ -99,12 +137,12 @@ export function encodingThreads(): { threadId: number; terminate(): Promise<numb
   return [...pools.values()].flatMap((p) => p.threads);
 }
 
-/** Tasks waiting and tasks completed by every pool of the process (diagnostics). */
-export function encodingActivity(): { queued: number; completed: number } {
+/** Tasks waiting and tasks completed by every pool of the process, and range tasks started (diagnostics). */
+export function encodingActivity(): { queued: number; completed: number; ranges: number } {
   let queued = 0;
   let completed = 0;
   for (const p of pools.values()) { queued += p.queueSize; completed += p.completed; }
-  return { queued, completed };
+  return { queued, completed, ranges: rangeTasks };
 }
 
 /** Ends the process's worker threads (tests; a process that wants to exit at once). */

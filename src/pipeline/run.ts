@@ -14,7 +14,10 @@ import { needsFirstPass } from '../table/statistics.js';
 import type { Table } from '../table/types.js';
 import { safeFileName, validateTable } from '../table/validate.js';
 import { positionBatches, replay } from './batches.js';
-import { runFirstPass } from './first-pass.js';
+import { measureRanges, runFirstPass } from './first-pass.js';
+import { inlineRows } from '../parallel/chunks.js';
+import { planRanges } from '../parallel/ranges.js';
+import type { SourceRanges } from '../sources/ranges.js';
 import type { Progress } from './progress.js';
 
 export interface PipelineRequest<Options> {
@@ -84,14 +87,18 @@ export async function runPipeline<Options>(req: PipelineRequest<Options>): Promi
     validateTable(table, format);
     checkPartCount(table.numRows, req.maxRowsPerFile, req.maxParts);
     let batches: AsyncIterable<RecordBatch> = replay(first, iterator);
-    if (needsFirstPass(table, caps.needsRowCount, caps.needsStatistics)) {
+    const workers = req.workers ?? 1;
+    const ranges = rangesFor(opened, table, workers);
+    if (needsFirstPass(table, caps.needsRowCount, caps.needsStatistics) && ranges) {
+      table = await measureRanges(table, ranges, workers, req.signal, format);
+    } else if (needsFirstPass(table, caps.needsRowCount, caps.needsStatistics)) {
       const pass = await runFirstPass(table, batches, req.source, req.tempDir, req.signal, format);
       ({ table, spool } = pass);
       await opened.close();
       opened = await openSource(pass.source, format, req.signal);
       batches = opened.batches;
     }
-    const prepared = req.encoder.prepare(table, req.options, { tempDir: req.tempDir, workers: req.workers ?? 1, signal: req.signal });
+    const prepared = req.encoder.prepare(table, req.options, { tempDir: req.tempDir, workers, signal: req.signal });
     req.onPrepared?.(table, prepared);
 
     req.progress.setTotalRows(table.numRows);
@@ -106,9 +113,12 @@ export async function runPipeline<Options>(req: PipelineRequest<Options>): Promi
       maxFileSize: req.maxFileSize ?? caps.defaultMaxFileSize,
       maxRowsPerFile: req.maxRowsPerFile,
       maxParts: req.maxParts,
-      hashOffThread: (req.workers ?? 1) > 1,
+      hashOffThread: workers > 1,
     }, req.progress);
-    const positioned = positionBatches(batches, table, format);
+    // Worker threads read the source themselves where they can, and no file is cut by size or rows.
+    const maxFileSize = req.maxFileSize ?? caps.defaultMaxFileSize;
+    const byRanges = ranges && prepared.readsRanges && maxFileSize === undefined && req.maxRowsPerFile === undefined;
+    const positioned = byRanges ? planRanges(ranges, table) : positionBatches(batches, table, format);
     await pipeline(Readable.from(positioned, { objectMode: true, highWaterMark: 1 }), sink, { signal: req.signal });
 
     const rows = sink.parts.reduce((n, p) => n + p.rows, 0);
@@ -127,6 +137,17 @@ export async function runPipeline<Options>(req: PipelineRequest<Options>): Promi
     await opened.close().catch(() => undefined);
     await spool?.remove().catch(() => undefined);
   }
+}
+
+/**
+ * The source's ranges when worker threads should read it themselves (ranges.ts): a source that
+ * offers them, an export with workers > 1, and more rows than the calling thread encodes alone
+ * while the threads start (INLINE_ROWS); a small export is done before they would be.
+ */
+function rangesFor(opened: OpenedSource, table: Table, workers: number): SourceRanges | null {
+  const ranges = opened.ranges ?? null;
+  if (ranges === null || workers <= 1 || ranges.blocks.length === 0) return null;
+  return (table.numRows ?? 0) >= inlineRows() ? ranges : null;
 }
 
 /** Says which files of an earlier export of the same name the new files replaced. */

@@ -1,4 +1,5 @@
 import { Bool, type RecordBatch } from 'apache-arrow';
+import type { RangeItem } from '../parallel/ranges.js';
 import { Writable } from 'node:stream';
 import type { FileEncoder, PreparedEncoder } from '../formats/protocol.js';
 import type { Progress } from '../pipeline/progress.js';
@@ -38,6 +39,12 @@ export interface PositionedBatch {
   batch: RecordBatch;
   firstRow: number;
 }
+
+/**
+ * What the sink writes: a batch, or a range of the source's batches that a worker thread reads
+ * itself (ranges.ts; only when no split is asked, since a range is never cut).
+ */
+export type SinkItem = PositionedBatch | RangeItem;
 
 interface OpenPart {
   index: number;
@@ -98,8 +105,8 @@ export class SplittingSink extends Writable {
     super({ objectMode: true, highWaterMark: 1 });
   }
 
-  override _write(item: PositionedBatch, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.settle(this.writeBatch(item.batch, item.firstRow), cb);
+  override _write(item: SinkItem, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.settle('batch' in item ? this.writeBatch(item.batch, item.firstRow) : this.writeRange(item), cb);
   }
 
   override _final(cb: (err?: Error | null) => void): void {
@@ -179,6 +186,17 @@ export class SplittingSink extends Writable {
       offset += take;
       this.progress.addRows(take);
     } while (offset < batch.numRows);
+  }
+
+  private async writeRange(item: RangeItem): Promise<void> {
+    this.checkRunning();
+    const part = await this.partFor();
+    if (!part.encoder.writeRange || this.options.maxFileSize !== undefined || this.options.maxRowsPerFile !== undefined) {
+      throw new Error('a range of batches reached a file that cannot take it whole (a split was asked, or the encoder reads no ranges)');
+    }
+    await part.encoder.writeRange(item);
+    part.rows += item.rows;
+    this.progress.addRows(item.rows);
   }
 
   /** The part to write into: the open one, unless it is full, in which case the next. */

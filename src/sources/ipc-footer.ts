@@ -36,6 +36,21 @@ export interface FileLayout {
   readonly schema: Schema;
   readonly numRows: number | null;
   readonly lead: Uint8Array | null;
+  /**
+   * The footer's record batches, each with its row count, in file order (null when the rows
+   * were not counted); what worker threads read batch ranges by (src/parallel/range-read.ts).
+   */
+  readonly blocks: readonly BatchBlock[] | null;
+  /** Dictionary batches the footer lists: a file with any is read in order, never by ranges. */
+  readonly dictionaries: number;
+}
+
+/** Where one record batch message lies in an IPC file, and its rows. */
+export interface BatchBlock {
+  readonly offset: number;
+  readonly metaDataLength: number;
+  readonly bodyLength: number;
+  readonly rows: number;
 }
 
 /** The tail is checked before the footer is read, so a truncated file gets a clear message. */
@@ -53,7 +68,9 @@ export async function readFileLayout(readAt: ReadAt, size: number, label: string
   checkBlocks(footer.dictionaryBatches(), 'dictionary batch', streamEnd, label);
   checkBlocks(footer.recordBatches(), 'record batch', streamEnd, label);
   const lead = (await startsWithSchema(readAt, FILE_HEAD, streamEnd)) ? null : encodeSchemaMessage(footer.schema);
-  return { streamEnd, schema: footer.schema, numRows: await countFooterRows(footer, readAt, label), lead };
+  const blocks = await countFooterRows(footer, readAt, label);
+  const numRows = blocks === null ? null : blocks.reduce((n, b) => n + b.rows, 0);
+  return { streamEnd, schema: footer.schema, numRows, lead, blocks, dictionaries: footer.numDictionaries };
 }
 
 function decodeFooter(bytes: Uint8Array, label: string, at: number): Footer {
@@ -82,20 +99,21 @@ function checkBlocks(blocks: Iterable<FileBlock>, what: string, streamEnd: numbe
   }
 }
 
-/** Sums the row counts in the record batch messages the footer points to (metadata only, never bodies). */
-async function countFooterRows(footer: Footer, readAt: ReadAt, label: string): Promise<number | null> {
+/** The record batch blocks with the row counts their messages give (metadata only, never bodies). */
+async function countFooterRows(footer: Footer, readAt: ReadAt, label: string): Promise<BatchBlock[] | null> {
   if (footer.numRecordBatches > MAX_COUNTED_BATCHES) return null;
   const topLevel = topLevelNodeCounts(footer.schema);
-  let rows = 0;
+  const blocks: BatchBlock[] = [];
   for (const block of footer.recordBatches()) {
     const found = await readMessageAt(readAt, block.offset, block.offset + block.metaDataLength + block.bodyLength, label);
     if (found === null || found.message.headerType !== MessageHeader.RecordBatch) {
       throw corrupt(label, block.offset, 'a record batch block of the footer points to no record batch');
     }
     checkColumnLengths(found.message, topLevel, label, block.offset);
-    rows += (found.message.header() as { length: number }).length;
+    const rows = (found.message.header() as { length: number }).length;
+    blocks.push({ offset: block.offset, metaDataLength: block.metaDataLength, bodyLength: Number(block.bodyLength), rows });
   }
-  return rows;
+  return blocks;
 }
 
 /**

@@ -5,6 +5,7 @@ import { FILE_HEAD, hasFileMagic, readFileLayout } from './ipc-footer.js';
 import type { FileLayout } from './ipc-footer.js';
 import { decodeMessage, readPrefix, type ReadAt } from './ipc-messages.js';
 import type { RandomAccessReader } from './random-access.js';
+import { rangesOf, type SourceRanges } from './ranges.js';
 import { checkStream } from './ipc-stream-check.js';
 import type { StreamBounds } from './ipc-stream-check.js';
 
@@ -23,6 +24,8 @@ export interface ByteInput {
   bytesRead(): number;
   /** Stops reading and releases the underlying stream and files; safe to call twice. */
   close(): Promise<void>;
+  /** When worker threads may read the batches themselves (a local IPC file): see ranges.ts. */
+  readonly ranges?: SourceRanges | null;
 }
 
 /** Read in large chunks: each Arrow message is assembled from them, so fewer joins per batch. */
@@ -66,7 +69,7 @@ export async function openPathInput(path: string, label: string, release: () => 
     await release();
   });
   return {
-    ...counted, totalBytes: size, numRows: layout?.numRows ?? null,
+    ...counted, totalBytes: size, numRows: layout?.numRows ?? null, ranges: rangesOf(path, label, layout),
     chunks: checkedChunks(layout?.lead ?? null, counted.chunks, { label, start, end, schema: layout?.schema }),
   };
 }

@@ -41,7 +41,8 @@ interface LengthPrefix {
 
 type Phase = 'prefix' | 'metadata' | 'body' | 'ended';
 
-class MessageFollower {
+/** Follows messages fed to it chunk by chunk, throwing at the first bad length (see checkStream). */
+export class MessageFollower {
   private pos: number; // input offset of the next byte to look at
   private messageAt: number;
   private phase: Phase = 'prefix';

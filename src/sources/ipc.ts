@@ -102,6 +102,7 @@ async function openReader(input: ByteInput, label: string): Promise<OpenedSource
     // The footer (and trailing padding) is never streamed, so the count is snapped to the size at the end.
     bytesRead: () => (finished && input.totalBytes !== null ? input.totalBytes : input.bytesRead()),
     batches: readBatches(),
+    ranges: input.ranges ?? null,
     async close() {
       if (closed) return;
       closed = true;

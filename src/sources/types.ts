@@ -1,4 +1,5 @@
 import type { RecordBatch, Schema } from 'apache-arrow';
+import type { SourceRanges } from './ranges.js';
 
 /**
  * A source of Arrow record batches, opened once per pass. A re-readable source (a file, a
@@ -28,4 +29,9 @@ export interface OpenedSource {
   readonly batches: AsyncIterable<RecordBatch>;
   /** Releases file handles; safe to call twice and after a failure. */
   close(): Promise<void>;
+  /**
+   * Present when worker threads may read the batches themselves by ranges (a local Arrow IPC
+   * file): an export with workers > 1 then leaves `batches` unread (src/parallel/ranges.ts).
+   */
+  readonly ranges?: SourceRanges | null;
 }

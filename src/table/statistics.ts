@@ -18,8 +18,24 @@ export class StatisticsCollector {
   }
 
   add(batch: RecordBatch): void {
-    this.rows += batch.numRows;
-    viewColumns(batch, this.types).forEach((col, i) => measureColumn(col, this.stats[i]));
+    this.addColumns(viewColumns(batch, this.types), batch.numRows);
+  }
+
+  /** A canonical batch's columns (views), of `rows` rows. */
+  addColumns(cols: readonly ColumnView[], rows: number): void {
+    this.rows += rows;
+    cols.forEach((col, i) => measureColumn(col, this.stats[i]));
+  }
+
+  /** What was measured, per column in table order (what a worker thread sends back). */
+  columnStatistics(): VariableStatistics[] {
+    return this.stats;
+  }
+
+  /** Takes in what another collector measured over other rows of the same table. */
+  merge(rows: number, stats: readonly VariableStatistics[]): void {
+    this.rows += rows;
+    stats.forEach((s, i) => mergeStatistics(this.stats[i], s));
   }
 
   /** The table with numRows and statistics filled in (given statistics are kept). */
@@ -30,6 +46,13 @@ export class StatisticsCollector {
     });
     return { ...this.table, numRows: this.rows, statistics };
   }
+}
+
+function mergeStatistics(into: VariableStatistics, from: VariableStatistics): void {
+  into.nullCount = (into.nullCount ?? 0) + (from.nullCount ?? 0);
+  if (from.maxByteLength !== undefined) into.maxByteLength = Math.max(into.maxByteLength ?? 0, from.maxByteLength);
+  if (from.min !== undefined && (into.min === undefined || from.min < into.min)) into.min = from.min;
+  if (from.max !== undefined && (into.max === undefined || from.max > into.max)) into.max = from.max;
 }
 
 function measureColumn(col: ColumnView, into: VariableStatistics): void {

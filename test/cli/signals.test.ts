@@ -119,7 +119,7 @@ describe('the CLI under SIGTERM (issue #11)', () => {
       run.kill('SIGTERM');
       const result = await ended;
       const files = await readdir(out);
-      const what = `attempt ${attempt}: SIGTERM after ${delay} of ${duration} ms: ${result.stderr}`;
+      const what = `attempt ${attempt}: SIGTERM after ${delay} of ${duration} ms: exit ${result.code} signal ${result.signal}: ${result.stderr}`;
       expect(files.filter((f) => f.endsWith('.partial')), what).toEqual([]);
       if (result.code === 130) {
         cancelled += 1;

@@ -39,6 +39,7 @@ export const csvEncoder: FormatEncoder<CsvOptions> = {
     return {
       renames: [],
       warnings: [],
+      readsRanges: dispatcher?.readsRanges ?? false,
       async beginFile(sink: ByteSink): Promise<FileEncoder> {
         if (head.length > 0) await sink.write(head.slice());
         return dispatcher ? new ChunkedFileEncoder(dispatcher, sink) : new TextFileEncoder(layout, types, sink);

@@ -28,6 +28,7 @@ export const dtaEncoder: FormatEncoder<DtaOptions> = {
       // The map's offsets after the data depend on the strLs' total size, known only at the end;
       // without strL columns everything in the header is known up front (N from the first pass).
       patchesHeader: plan.strlColumns.length > 0,
+      readsRanges: (dispatcher?.readsRanges ?? false) && plan.strlColumns.length === 0,
       beginFile: (sink: ByteSink): Promise<FileEncoder> => beginDtaFile(plan, sink, dispatcher),
     };
   },

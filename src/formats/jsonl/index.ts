@@ -39,6 +39,7 @@ export const jsonlEncoder: FormatEncoder<JsonlOptions> = {
     return {
       renames: [],
       warnings: [],
+      readsRanges: dispatcher?.readsRanges ?? false,
       async beginFile(sink: ByteSink): Promise<FileEncoder> {
         return dispatcher ? new ChunkedFileEncoder(dispatcher, sink) : new TextFileEncoder(layout, types, sink);
       },

@@ -42,6 +42,7 @@ export const savEncoder: FormatEncoder<SavOptions> = {
       // The case count is patched only when it was not known up front; zsav always patches its
       // trailer's offsets into its header.
       patchesHeader: ncases < 0 || resolved.compression === 2,
+      readsRanges: dispatcher?.readsRanges ?? false,
       async beginFile(sink: ByteSink): Promise<FileEncoder> {
         const dictionary = buildDictionary({
           layout, labels, compression: resolved.compression, ncases, now: resolved.now ?? new Date(), file_label: label.bytes,

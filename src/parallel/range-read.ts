@@ -1,0 +1,125 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { RecordBatchReader, type RecordBatch, type Schema } from 'apache-arrow';
+import { ExportError } from '../errors.js';
+import { checkBatch } from '../sources/ipc-batch-check.js';
+import { registerIPCDecoders } from '../sources/ipc-codecs.js';
+import type { BatchBlock } from '../sources/ipc-footer.js';
+import { corrupt, decodeMessage, readPrefix, sourceFailed } from '../sources/ipc-messages.js';
+import { MessageFollower } from '../sources/ipc-stream-check.js';
+import { viewColumns, type ColumnView } from '../table/columns.js';
+import { bindSchema } from '../table/normalize.js';
+import type { Table, VariableType } from '../table/types.js';
+
+/**
+ * A range of an IPC file's record batches, as a worker thread gets it: where they are, and
+ * what it needs to turn them into the export's canonical rows itself (issue #12).
+ */
+export interface RangeSpec {
+  path: string;
+  label: string;
+  /** The file's schema as an IPC stream's first message. */
+  schemaMessage: Uint8Array;
+  blocks: BatchBlock[];
+  /** The first block's index among the file's batches (errors name the batch). */
+  firstBatch: number;
+  table: Table;
+  types: VariableType[];
+}
+
+/** One canonical batch of a range, as column views, and its first row in the table. */
+export interface RangeBatch {
+  cols: ColumnView[];
+  rows: number;
+  firstRow: number;
+}
+
+/**
+ * The bytes of the range are read into one buffer per thread, used again by its next range:
+ * the batches read from it are views, dropped before the next task (a task's output never
+ * points into its input).
+ */
+let scratch = new Uint8Array(0);
+
+function scratchOf(bytes: number): Uint8Array {
+  if (scratch.byteLength < bytes) scratch = new Uint8Array(Math.ceil(bytes * 1.25));
+  return scratch.subarray(0, bytes);
+}
+
+/**
+ * Reads a range's batches, with the same checks as a sequential read (every message's lengths,
+ * then each batch against its buffers), and brings them to canonical types as the calling
+ * thread would (bindSchema): errors name the file, the byte or batch, the column and the row.
+ */
+export function readRange(range: RangeSpec, firstRow: number): RangeBatch[] {
+  registerIPCDecoders();
+  const { label, blocks } = range;
+  const start = blocks[0].offset;
+  const last = blocks[blocks.length - 1];
+  const end = last.offset + last.metaDataLength + last.bodyLength;
+  const bytes = readSpan(range.path, label, start, end);
+  const schema = schemaOf(range.schemaMessage, label);
+  const chunks: Uint8Array[] = [range.schemaMessage];
+  for (const block of blocks) {
+    const at = block.offset - start;
+    const length = block.metaDataLength + block.bodyLength;
+    const message = bytes.subarray(at, at + length);
+    const follower = new MessageFollower({ label, start: block.offset, end: block.offset + length, schema });
+    follower.feed(message);
+    follower.finish();
+    chunks.push(message.subarray(0, block.metaDataLength), message.subarray(block.metaDataLength));
+  }
+  const out: RangeBatch[] = [];
+  let row = firstRow;
+  let index = range.firstBatch;
+  try {
+    for (const batch of RecordBatchReader.from(chunks)) {
+      checkBatch(batch, label, index);
+      const normalized = bindSchema(range.table, batch.schema, row)(batch, row);
+      out.push({ cols: viewColumns(normalized, range.types), rows: batch.numRows, firstRow: row });
+      row += batch.numRows;
+      index += 1;
+    }
+  } catch (err) {
+    if (err instanceof ExportError) throw err;
+    throw sourceFailed(label, err);
+  }
+  if (index - range.firstBatch !== blocks.length) {
+    throw corrupt(label, start, `the footer's record batch blocks ${range.firstBatch}–${range.firstBatch + blocks.length - 1} hold ${index - range.firstBatch} batches`);
+  }
+  return out;
+}
+
+function readSpan(path: string, label: string, start: number, end: number): Uint8Array {
+  const bytes = scratchOf(end - start);
+  let fd: number | null = null;
+  let done = 0;
+  try {
+    fd = openSync(path, 'r');
+    while (done < bytes.byteLength) {
+      const n = readSync(fd, bytes, done, bytes.byteLength - done, start + done);
+      if (n === 0) break;
+      done += n;
+    }
+  } catch (err) {
+    throw sourceFailed(label, err);
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+  if (done < bytes.byteLength) {
+    throw corrupt(label, start + done, 'the file ends inside a record batch its footer points to (truncated?)');
+  }
+  return bytes;
+}
+
+const schemas = new WeakMap<Uint8Array, Schema>();
+
+function schemaOf(message: Uint8Array, label: string): Schema {
+  let schema = schemas.get(message);
+  if (!schema) {
+    const prefix = readPrefix(message, label, 0);
+    if (prefix === null) throw corrupt(label, null, 'the schema message is cut short');
+    schema = decodeMessage(message.subarray(prefix.size, prefix.size + prefix.metadataLength), label, 0).header() as Schema;
+    schemas.set(message, schema);
+  }
+  return schema;
+}

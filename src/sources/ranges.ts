@@ -1,0 +1,28 @@
+import { DataType } from 'apache-arrow';
+import type { Schema } from 'apache-arrow';
+import type { BatchBlock, FileLayout } from './ipc-footer.js';
+
+/**
+ * A source whose batches worker threads can read themselves, by ranges (issue #12): an Arrow
+ * IPC file on a local path whose footer lists every record batch with its rows and no
+ * dictionary batches (a dictionary would have to reach every range first). The calling thread
+ * then never touches the rows: it hands out batch ranges and writes what comes back in order.
+ */
+export interface SourceRanges {
+  readonly path: string;
+  /** How errors name the input (ipc-messages.ts ipcLabel). */
+  readonly label: string;
+  readonly schema: Schema;
+  readonly blocks: readonly BatchBlock[];
+}
+
+/** The ranges of a local IPC file's layout, or null when it cannot be read by ranges. */
+export function rangesOf(path: string, label: string, layout: FileLayout | null): SourceRanges | null {
+  if (layout === null || layout.blocks === null || layout.dictionaries > 0) return null;
+  if (layout.schema.fields.some((f) => hasDictionary(f.type))) return null;
+  return { path, label, schema: layout.schema, blocks: layout.blocks };
+}
+
+function hasDictionary(type: DataType): boolean {
+  return DataType.isDictionary(type) || (type.children ?? []).some((c) => hasDictionary(c.type));
+}

@@ -1,0 +1,129 @@
+/**
+ * Issue #12: a local Arrow IPC file is read by the worker threads themselves, in ranges of its
+ * record batches (src/parallel/ranges.ts), first pass included; the calling thread only writes
+ * what comes back, in order. The files are those of one thread, byte for byte, and every error
+ * is the one the single-threaded export reports (same code, format, column, row and words).
+ */
+import { RecordBatchFileWriter, type RecordBatch } from 'apache-arrow';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Exporter, exportTable, fromIPC, type ExportRequest } from '../../src/index.js';
+import { encodingActivity } from '../../src/parallel/pool.js';
+import { readFileLayout } from '../../src/sources/ipc-footer.js';
+import type { Table } from '../../src/table/types.js';
+import { ALL_FIXTURES } from '../fixtures/tables.js';
+import { idBatch, idBatches, tempDir } from '../helpers/batches.js';
+
+const NOW = new Date(Date.UTC(2025, 10, 24, 12, 34, 56));
+const FORMATS = ['csv', 'jsonl', 'dta', 'sav'] as const;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function ipcFile(dir: string, name: string, batches: RecordBatch[]): string {
+  const path = join(dir, `${name}.arrow`);
+  writeFileSync(path, RecordBatchFileWriter.writeAll(batches).toUint8Array(true));
+  return path;
+}
+
+/** Exports `path` with 2 workers (by ranges) and with 1; expects the same outcome, files and bytes. */
+async function expectSameByRanges(path: string, request: ExportRequest): Promise<void> {
+  const before = encodingActivity().ranges;
+  const two = await exportTable(fromIPC(path), { ...request, out: `${request.out as string}-2`, workers: 2 });
+  const read = encodingActivity().ranges - before;
+  const one = await exportTable(fromIPC(path), { ...request, out: `${request.out as string}-1`, workers: 1 });
+  expect([two.status, two.errorCode, two.errorMessage]).toEqual([one.status, one.errorCode, one.errorMessage]);
+  expect(read, 'the worker threads read the file by ranges').toBeGreaterThan(0);
+  expect(two.files.map((f) => [f.name, f.rows, f.size, f.md5])).toEqual(one.files.map((f) => [f.name, f.rows, f.size, f.md5]));
+  two.files.forEach((f, i) => {
+    expect(readFileSync(f.path as string).equals(readFileSync(one.files[i].path as string)), `${f.name}: the same bytes`).toBe(true);
+  });
+}
+
+describe('IPC files read by ranges on the worker threads', () => {
+  for (const fixture of ALL_FIXTURES.filter((f) => (f.table.numRows ?? 0) > 0)) {
+    it(`${fixture.name}: csv, jsonl, dta and sav are the bytes of one thread`, async () => {
+      const dir = await tempDir();
+      const path = ipcFile(dir, fixture.name, fixture.batches);
+      for (const format of FORMATS) {
+        await expectSameByRanges(path, { format, out: join(dir, format), table: fixture.table, dta: { timestamp: NOW }, sav: { now: NOW } });
+      }
+    });
+  }
+
+  it('the first pass on the threads finds the widest string and the integer range in any range', async () => {
+    const dir = await tempDir();
+    // The widest label and the largest id sit in the last of 12 batches.
+    const batches = idBatches(Array.from({ length: 12 }, () => 40_000));
+    const path = ipcFile(dir, 'ids', batches);
+    for (const format of ['dta', 'sav'] as const) {
+      await expectSameByRanges(path, { format, out: join(dir, format), dta: { timestamp: NOW }, sav: { now: NOW } });
+    }
+  });
+
+  it('a value dta cannot hold, found while a thread encodes its range: the error of one thread', async () => {
+    const dir = await tempDir();
+    const path = ipcFile(dir, 'ids', [idBatch(0, 30_000), idBatch(0, 30_000), idBatch(0, 30_000), idBatch(30_000, 20_000)]);
+    const table: Table = {
+      name: 'ids', numRows: 110_000,
+      variables: [{ name: 'id', type: 'integer' }, { name: 'label', type: 'string' }],
+      statistics: { id: { min: 0n, max: 30_000n, nullCount: 0 }, label: { maxByteLength: 12, nullCount: 0 } },
+    };
+    await expectSameByRanges(path, { format: 'dta', out: join(dir, 'dta'), table });
+    expect(readdirSync(join(dir, 'dta-2'))).toEqual([]);
+  });
+
+  it('a batch that does not match the table, normalized on a thread: the error of one thread', async () => {
+    const dir = await tempDir();
+    const path = ipcFile(dir, 'ids', idBatches([1000, 1000]));
+    const table: Table = { name: 'ids', variables: [{ name: 'id', type: 'string' }, { name: 'label', type: 'string' }] };
+    await expectSameByRanges(path, { format: 'csv', out: join(dir, 'csv'), table });
+  });
+
+  it('a damaged batch body (a string offset past its bytes): SOURCE_FAILED naming file and batch, as on one thread', async () => {
+    const dir = await tempDir();
+    const path = ipcFile(dir, 'damaged', idBatches([1000, 1000, 1000, 1000]));
+    const bytes = readFileSync(path);
+    const layout = await readFileLayout(async (offset, length) => bytes.subarray(offset, offset + length), bytes.byteLength, 'damaged');
+    // Batch 2's body: id values (1000 × 8 bytes), then label's 1001 int32 offsets: the last one is made huge.
+    const block = layout.blocks?.[2];
+    if (!block) throw new Error('the file has no block 2');
+    const lastOffset = block.offset + block.metaDataLength + 8000 + 4 * 1000;
+    bytes.writeInt32LE(1 << 30, lastOffset);
+    writeFileSync(path, bytes);
+    for (const format of ['csv', 'sav'] as const) {
+      await expectSameByRanges(path, { format, out: join(dir, format), sav: { now: NOW } });
+    }
+    const failed = await exportTable(fromIPC(path), { format: 'csv', out: join(dir, 'again'), workers: 2 });
+    expect(failed.errorCode).toBe('SOURCE_FAILED');
+    expect(failed.errorMessage).toMatch(/^csv: Arrow IPC file damaged\.arrow is corrupt: batch 2, column "label" /);
+    expect(readdirSync(join(dir, 'again'))).toEqual([]);
+  });
+
+  it('a cancel stops the threads\' ranges within a second and leaves nothing', async () => {
+    const dir = await tempDir();
+    const path = ipcFile(dir, 'many', idBatches(Array.from({ length: 32 }, () => 50_000)));
+    const exporter = new Exporter({ workers: 2 });
+    const out = join(dir, 'out');
+    const before = encodingActivity().ranges;
+    const exp = exporter.create(fromIPC(path), { format: 'jsonl', out });
+    const seen: number[] = [];
+    exp.on('progress', () => {
+      seen.push(exp.percentCompleted);
+      if (exp.percentCompleted >= 30) exporter.cancel(exp.id, 'enough');
+    });
+    await exp.done();
+    expect(exp.status, exp.errorMessage ?? '').toBe('cancelled');
+    expect(encodingActivity().ranges).toBeGreaterThan(before);
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    const at = Date.now();
+    let last = encodingActivity();
+    for (;;) {
+      await sleep(100);
+      const now = encodingActivity();
+      if (now.queued === 0 && now.completed === last.completed) break;
+      last = now;
+      expect(Date.now() - at, 'the threads still work a second after the cancel').toBeLessThan(1000);
+    }
+    expect(readdirSync(out)).toEqual([]);
+  });
+});
