@@ -2,15 +2,12 @@ import type { RecordBatch } from 'apache-arrow';
 import { randomUUID } from 'node:crypto';
 import { viewColumns, type ColumnView } from '../table/columns.js';
 import type { VariableType } from '../table/types.js';
-import { columnBytes, newShared, packColumns, sliceViews } from './columns.js';
+import { newShared, packColumns, rowsPerChunk, sliceViews } from './columns.js';
 import type { ChunkResult, KernelName } from './kernel.js';
 import { recyclable } from './recycle.js';
 import { InlineRunner, PoolRunner, type ChunkPiece, type EncodeTask, type RangeAnswered } from './pool.js';
 import type { RangeItem } from './ranges.js';
 
-/** A chunk holds about this many bytes of input (a few MB of output): ~5–10 ms of encoding. */
-const CHUNK_INPUT_BYTES = 2 << 20;
-export const MAX_CHUNK_ROWS = 65_536;
 /**
  * An export encodes on the calling thread until it has passed this many rows: a small export
  * is done before worker threads would have started (~30–80 ms), a large one pays that once.
@@ -106,7 +103,7 @@ export class ChunkDispatcher {
     const spares = this.spareOutputs.splice(0, Math.min(this.spareOutputs.length, item.spec.blocks.length));
     const task: EncodeTask = {
       kernel: plan.kernel, key: this.key, spec: plan.spec, rows: item.rows, firstRow: item.firstRow, columns: [], buffer: null, output: null,
-      range: { spec: item.spec, chunkRows: plan.chunkRows ?? MAX_CHUNK_ROWS, rowMultiple: plan.rowMultiple ?? 1, spares },
+      range: { spec: item.spec, chunkRows: plan.chunkRows, rowMultiple: plan.rowMultiple ?? 1, spares },
     };
     this.rowsSeen += item.rows;
     let answer: RangeAnswered;
@@ -142,14 +139,10 @@ export class ChunkDispatcher {
     if (buffer instanceof SharedArrayBuffer && this.spareOutputs.length < this.inFlight + 4) this.spareOutputs.push(buffer);
   }
 
-  /** Rows per chunk for a batch: about CHUNK_INPUT_BYTES of input, a multiple of rowMultiple. */
+  /** Rows per chunk for a batch (columns.ts rowsPerChunk); one chunk per batch on the calling thread alone. */
   chunkRows(cols: readonly ColumnView[], rows: number): number {
-    const multiple = this.plan.rowMultiple ?? 1;
     if (this.pool === null) return Math.max(rows, 1);
-    if (this.plan.chunkRows !== undefined) return Math.max(1, this.plan.chunkRows);
-    const perRow = rows > 0 ? Math.max(1, columnBytes(cols, 0, rows) / rows) : 1;
-    const want = Math.min(MAX_CHUNK_ROWS, Math.max(1, Math.floor(CHUNK_INPUT_BYTES / perRow)));
-    return Math.max(multiple, want - (want % multiple));
+    return rowsPerChunk(cols, rows, this.plan.rowMultiple ?? 1, this.plan.chunkRows);
   }
 
   /** Views of the batch's columns for rows start..end-1, without copying (the calling thread's chunks). */

@@ -25,9 +25,9 @@ export interface EncodeTask {
   output: SharedArrayBuffer | null;
   /**
    * Instead of `columns`: batches the worker reads from the source itself (ranges.ts), cut
-   * into chunks of at most `chunkRows` rows (multiples of `rowMultiple`), each encoded.
+   * into chunks as the calling thread would cut them (rowsPerChunk), each encoded.
    */
-  range?: { spec: RangeSpec; chunkRows: number; rowMultiple: number; spares: SharedArrayBuffer[] };
+  range?: { spec: RangeSpec; chunkRows: number | undefined; rowMultiple: number; spares: SharedArrayBuffer[] };
   /** With `range`: only measure the rows for a first pass (statistics), encode nothing. */
   measure?: boolean;
 }

@@ -1,4 +1,4 @@
-import { outputAllocator, sliceViews } from './columns.js';
+import { outputAllocator, rowsPerChunk, sliceViews } from './columns.js';
 import type { EncodeChunk } from './kernel.js';
 import type { EncodeTask, MeasureAnswered, RangeAnswered, ChunkPiece } from './pool.js';
 import { readRange } from './range-read.js';
@@ -14,7 +14,7 @@ export function encodeRange(task: EncodeTask, encode: EncodeChunk): RangeAnswere
   const alloc = outputAllocator(spares);
   const pieces: ChunkPiece[] = [];
   for (const batch of readRange(range.spec, task.firstRow)) {
-    const step = chunkRows(range.chunkRows, range.rowMultiple, batch.rows);
+    const step = rowsPerChunk(batch.cols, batch.rows, range.rowMultiple, range.chunkRows);
     for (let start = 0; start < batch.rows; start += step) {
       const end = Math.min(batch.rows, start + step);
       const cols = start === 0 && end === batch.rows ? batch.cols : sliceViews(batch.cols, start, end);
@@ -30,9 +30,4 @@ export function measureRange(task: EncodeTask): MeasureAnswered {
   const collector = new StatisticsCollector(range.spec.table);
   for (const batch of readRange(range.spec, task.firstRow)) collector.addColumns(batch.cols, batch.rows);
   return { rows: collector.rows, stats: collector.columnStatistics() };
-}
-
-function chunkRows(most: number, multiple: number, rows: number): number {
-  const want = Math.max(1, Math.min(most, rows));
-  return Math.max(multiple, want - (want % multiple));
 }

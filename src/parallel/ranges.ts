@@ -1,7 +1,6 @@
 import { encodeSchemaMessage } from '../sources/ipc-footer.js';
 import type { SourceRanges } from '../sources/ranges.js';
 import type { Table } from '../table/types.js';
-import { MAX_CHUNK_ROWS } from './chunks.js';
 import type { RangeSpec } from './range-read.js';
 
 /**
@@ -15,8 +14,9 @@ export interface RangeItem {
   rows: number;
 }
 
-/** A range holds batches up to about this many bytes of input (one batch at least). */
+/** A range holds batches up to about this many bytes of input or rows (one batch at least). */
 const RANGE_BYTES = 4 << 20;
+const RANGE_ROWS = 65_536;
 
 /** The source's batches in ranges, in order, with their first rows. */
 export function* planRanges(ranges: SourceRanges, table: Table): Generator<RangeItem> {
@@ -32,7 +32,7 @@ export function* planRanges(ranges: SourceRanges, table: Table): Generator<Range
       bytes += blocks[j].bodyLength;
       rows += blocks[j].rows;
       j++;
-    } while (j < blocks.length && bytes + blocks[j].bodyLength <= RANGE_BYTES && rows + blocks[j].rows <= MAX_CHUNK_ROWS);
+    } while (j < blocks.length && bytes + blocks[j].bodyLength <= RANGE_BYTES && rows + blocks[j].rows <= RANGE_ROWS);
     const spec: RangeSpec = { path: ranges.path, label: ranges.label, schemaMessage, blocks: blocks.slice(i, j), firstBatch: i, table, types };
     yield { spec, firstRow: row, rows };
     row += rows;

@@ -59,7 +59,7 @@ export async function measureRanges(table: Table, ranges: SourceRanges, workers:
     signal.throwIfAborted();
     if (window.length >= 2 * workers) await take();
     const task = { kernel: null, key: '', spec: null, rows: item.rows, firstRow: item.firstRow, columns: [], buffer: null, output: null, measure: true,
-      range: { spec: item.spec, chunkRows: item.rows, rowMultiple: 1, spares: [] } };
+      range: { spec: item.spec, chunkRows: undefined, rowMultiple: 1, spares: [] } };
     const answer = runner.answer(task, signal) as Promise<MeasureAnswered>;
     answer.catch(() => undefined); // observed in order by take()
     window.push(answer);
