@@ -2,7 +2,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { randomUUID } from 'node:crypto';
 import { viewColumns, type ColumnView } from '../table/columns.js';
 import type { VariableType } from '../table/types.js';
-import { newShared, packColumns, rowsPerChunk, sliceViews } from './columns.js';
+import { CHUNK_INPUT_BYTES, newShared, packColumns, rowsPerChunk, sliceViews } from './columns.js';
 import type { ChunkResult, KernelName } from './kernel.js';
 import { recyclable } from './recycle.js';
 import { InlineRunner, PoolRunner, type ChunkPiece, type EncodeTask, type RangeAnswered } from './pool.js';
@@ -66,6 +66,8 @@ export class ChunkDispatcher {
   private readonly spareInputs: SharedArrayBuffer[] = [];
   private readonly spareOutputs: SharedArrayBuffer[] = [];
   readonly inFlight: number;
+  /** The most chunks one task has made (a range makes several): how many spare outputs to keep. */
+  private chunksPerTask = 1;
 
   constructor(readonly plan: KernelPlan, readonly workers: number, readonly signal?: AbortSignal) {
     this.pool = workers > 1 ? new PoolRunner(workers, plan.format) : null;
@@ -100,7 +102,12 @@ export class ChunkDispatcher {
    */
   async submitRange(item: RangeItem, signal: AbortSignal): Promise<ChunkPiece[]> {
     const { plan } = this;
-    const spares = this.spareOutputs.splice(0, Math.min(this.spareOutputs.length, item.spec.blocks.length));
+    // A spare for each chunk the range will make (about one per CHUNK_INPUT_BYTES of a batch's
+    // body): with one spare per range, its other chunks' outputs were new shared memory, which
+    // V8 frees late (a 10M-row csv export peaked at 800 MB).
+    const chunks = item.spec.blocks.reduce((n, b) => n + Math.max(1, Math.ceil(b.bodyLength / CHUNK_INPUT_BYTES)), 0);
+    this.chunksPerTask = Math.max(this.chunksPerTask, chunks);
+    const spares = this.spareOutputs.splice(0, Math.min(this.spareOutputs.length, chunks));
     const task: EncodeTask = {
       kernel: plan.kernel, key: this.key, spec: plan.spec, rows: item.rows, firstRow: item.firstRow, columns: [], buffer: null, output: null,
       range: { spec: item.spec, chunkRows: plan.chunkRows, rowMultiple: plan.rowMultiple ?? 1, spares },
@@ -136,7 +143,7 @@ export class ChunkDispatcher {
   }
 
   private giveBack(buffer: ArrayBufferLike): void {
-    if (buffer instanceof SharedArrayBuffer && this.spareOutputs.length < this.inFlight + 4) this.spareOutputs.push(buffer);
+    if (buffer instanceof SharedArrayBuffer && this.spareOutputs.length < this.inFlight * this.chunksPerTask + 4) this.spareOutputs.push(buffer);
   }
 
   /** Rows per chunk for a batch (columns.ts rowsPerChunk); one chunk per batch on the calling thread alone. */

@@ -105,7 +105,7 @@ export function unpackColumns(buffer: ArrayBufferLike, columns: readonly PackedC
 }
 
 /** A chunk holds about this many bytes of input (a few MB of output): ~5–10 ms of encoding. */
-const CHUNK_INPUT_BYTES = 2 << 20;
+export const CHUNK_INPUT_BYTES = 2 << 20;
 const MAX_CHUNK_ROWS = 65_536;
 
 /**
