@@ -6,8 +6,12 @@
 //   node --expose-gc bench/run.mjs [--rows 1000000] [--iterations 5] [--formats csv,jsonl]
 //                                  [--variants 'avro:{"avro":{"codec":"null"}};…']
 //                                  [--workers-list 1,default] [--reference-threads 1,all]
-//                                  [--stream-rows 10000000] [--stream-formats csv] [--no-write]
+//                                  [--stream-rows 10000000] [--stream-formats csv] [--stream-kinds stream,file] [--no-write]
 //                                  [--no-reference] [--avro-peer]
+//
+// --stream-kinds: the streaming run reads an Arrow IPC stream (.arrows, read in order by the
+// calling thread) and/or an Arrow IPC file (.arrow, which worker threads read themselves, by
+// ranges of record batches, when workers > 1).
 //
 // --workers-list: the `workers` settings each format (and each variant, and each streaming run)
 // is run with; `default` leaves the option out (the Exporter's default: the available
@@ -41,6 +45,7 @@ const { values } = parseArgs({ options: {
   'reference-threads': { type: 'string', default: '1,all' },
   'stream-rows': { type: 'string', default: '10000000' },
   'stream-formats': { type: 'string', default: 'csv' },
+  'stream-kinds': { type: 'string', default: 'stream,file' },
   'no-write': { type: 'boolean', default: false },
   'no-reference': { type: 'boolean', default: false },
   'avro-peer': { type: 'boolean', default: false },
@@ -138,31 +143,35 @@ if (!values['no-reference'] && referenceThreads.length) {
 
 const streamRows = Number(values['stream-rows']);
 if (streamRows > 0) {
-  const work = mkdtempSync(join(tmpdir(), 'te-stream-'));
-  const input = join(tmpdir(), `tabular-export-bench-${streamRows}.arrows`);
-  if (!existsSync(input)) await writeBenchIPC(streamRows, input);
-  say('');
-  say(`Streaming: ${streamRows.toLocaleString('en-US')} rows from an Arrow IPC stream file (${mb(statSync(input).size)} MB) through the CLI (\`node dist/cli/main.js ${'<file>'}.arrows --format <f> --out <dir> [--workers 1]\`); peak RSS (VmHWM) of the whole CLI process, its worker threads included.`);
-  say('');
-  say('| format | workers | wall s | rows/s | output MB | peak RSS MB | × workers 1 |');
-  say('|---|---|---|---|---|---|---|');
-  for (const format of values['stream-formats'].split(',')) {
-    let one;
-    for (const w of workersList) {
-      const rssFile = join(work, 'rss');
-      const started = performance.now();
-      const res = spawnSync(process.execPath, ['--import', join(here, 'report-rss.mjs'), join(root, 'dist', 'cli', 'main.js'), input, '--format', format, '--out', join(work, format), '--json', ...(w === 'default' ? [] : ['--workers', w])],
-        { env: { ...process.env, BENCH_RSS_FILE: rssFile }, encoding: 'utf8', maxBuffer: 1 << 24 });
-      const seconds = (performance.now() - started) / 1000;
-      if (res.status !== 0) throw new Error(`stream run failed: ${res.stderr}`);
-      const exp = JSON.parse(res.stdout);
-      const rate = streamRows / seconds;
-      if (w === '1') one = rate;
-      say(`| ${format} | ${workersLabel(w)} | ${seconds.toFixed(1)} | ${int(rate)} | ${mb(exp.size)} | ${mb(Number(readFileSync(rssFile, 'utf8')))} | ${w === '1' ? '—' : ratio(rate, one)} |`);
-      rmSync(join(work, format), { recursive: true, force: true });
+  for (const kind of values['stream-kinds'].split(',')) {
+    const work = mkdtempSync(join(tmpdir(), 'te-stream-'));
+    const ext = kind === 'file' ? 'arrow' : 'arrows';
+    const input = join(tmpdir(), `tabular-export-bench-${streamRows}.${ext}`);
+    if (!existsSync(input)) await writeBenchIPC(streamRows, input, { file: kind === 'file' });
+    say('');
+    const what = kind === 'file' ? 'an Arrow IPC file (read by ranges on the worker threads when workers > 1)' : 'an Arrow IPC stream file';
+    say(`Streaming: ${streamRows.toLocaleString('en-US')} rows from ${what} (${mb(statSync(input).size)} MB) through the CLI (\`node dist/cli/main.js ${'<file>'}.${ext} --format <f> --out <dir> [--workers 1]\`); peak RSS (VmHWM) of the whole CLI process, its worker threads included.`);
+    say('');
+    say('| format | workers | wall s | rows/s | output MB | peak RSS MB | × workers 1 |');
+    say('|---|---|---|---|---|---|---|');
+    for (const format of values['stream-formats'].split(',')) {
+      let one;
+      for (const w of workersList) {
+        const rssFile = join(work, 'rss');
+        const started = performance.now();
+        const res = spawnSync(process.execPath, ['--import', join(here, 'report-rss.mjs'), join(root, 'dist', 'cli', 'main.js'), input, '--format', format, '--out', join(work, format), '--json', ...(w === 'default' ? [] : ['--workers', w])],
+          { env: { ...process.env, BENCH_RSS_FILE: rssFile }, encoding: 'utf8', maxBuffer: 1 << 24 });
+        const seconds = (performance.now() - started) / 1000;
+        if (res.status !== 0) throw new Error(`stream run failed: ${res.stderr}`);
+        const exp = JSON.parse(res.stdout);
+        const rate = streamRows / seconds;
+        if (w === '1') one = rate;
+        say(`| ${format} | ${workersLabel(w)} | ${seconds.toFixed(1)} | ${int(rate)} | ${mb(exp.size)} | ${mb(Number(readFileSync(rssFile, 'utf8')))} | ${w === '1' ? '—' : ratio(rate, one)} |`);
+        rmSync(join(work, format), { recursive: true, force: true });
+      }
     }
+    rmSync(work, { recursive: true, force: true });
   }
-  rmSync(work, { recursive: true, force: true });
 }
 say('');
 say(`Load average at the end: ${load()}.`);
