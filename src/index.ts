@@ -7,7 +7,7 @@ export type { ExportedFile } from './pipeline/run.js';
 export type { ProgressSnapshot } from './pipeline/progress.js';
 export { ExportError } from './errors.js';
 export type { ExportErrorCode } from './errors.js';
-export { fromBatches, fromIPC, fromParquet, fromRows } from './sources/index.js';
+export { fromBatches, fromIPC, fromParquet, fromRows, ipcBatchRows } from './sources/index.js';
 export type { BatchSource, OpenedSource } from './sources/types.js';
 export { tableFromSchema, schemaOfTable } from './table/arrow-types.js';
 export { VARIABLE_TYPES } from './table/types.js';

@@ -1,11 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { RecordBatchReader, type RecordBatch, type Schema } from 'apache-arrow';
-import { ExportError } from '../errors.js';
-import { checkBatch } from '../sources/ipc-batch-check.js';
-import { registerIPCDecoders } from '../sources/ipc-codecs.js';
+import { decodeBlocks } from '../sources/ipc-blocks.js';
 import type { BatchBlock } from '../sources/ipc-footer.js';
-import { corrupt, decodeMessage, readPrefix, sourceFailed } from '../sources/ipc-messages.js';
-import { MessageFollower } from '../sources/ipc-stream-check.js';
+import { corrupt, sourceFailed } from '../sources/ipc-messages.js';
 import { viewColumns, type ColumnView } from '../table/columns.js';
 import { bindSchema } from '../table/normalize.js';
 import type { Table, VariableType } from '../table/types.js';
@@ -46,45 +42,21 @@ function scratchOf(bytes: number): Uint8Array {
 }
 
 /**
- * Reads a range's batches, with the same checks as a sequential read (every message's lengths,
- * then each batch against its buffers), and brings them to canonical types as the calling
- * thread would (bindSchema): errors name the file, the byte or batch, the column and the row.
+ * Reads a range's batches, with the same checks as a sequential read (ipc-blocks.ts), and
+ * brings them to canonical types as the calling thread would (bindSchema): errors name the
+ * file, the byte or batch, the column and the row.
  */
 export function readRange(range: RangeSpec, firstRow: number): RangeBatch[] {
-  registerIPCDecoders();
   const { label, blocks } = range;
   const start = blocks[0].offset;
   const last = blocks[blocks.length - 1];
-  const end = last.offset + last.metaDataLength + last.bodyLength;
-  const bytes = readSpan(range.path, label, start, end);
-  const schema = schemaOf(range.schemaMessage, label);
-  const chunks: Uint8Array[] = [range.schemaMessage];
-  for (const block of blocks) {
-    const at = block.offset - start;
-    const length = block.metaDataLength + block.bodyLength;
-    const message = bytes.subarray(at, at + length);
-    const follower = new MessageFollower({ label, start: block.offset, end: block.offset + length, schema });
-    follower.feed(message);
-    follower.finish();
-    chunks.push(message.subarray(0, block.metaDataLength), message.subarray(block.metaDataLength));
-  }
+  const bytes = readSpan(range.path, label, start, last.offset + last.metaDataLength + last.bodyLength);
   const out: RangeBatch[] = [];
   let row = firstRow;
-  let index = range.firstBatch;
-  try {
-    for (const batch of RecordBatchReader.from(chunks)) {
-      checkBatch(batch, label, index);
-      const normalized = bindSchema(range.table, batch.schema, row)(batch, row);
-      out.push({ cols: viewColumns(normalized, range.types), rows: batch.numRows, firstRow: row });
-      row += batch.numRows;
-      index += 1;
-    }
-  } catch (err) {
-    if (err instanceof ExportError) throw err;
-    throw sourceFailed(label, err);
-  }
-  if (index - range.firstBatch !== blocks.length) {
-    throw corrupt(label, start, `the footer's record batch blocks ${range.firstBatch}–${range.firstBatch + blocks.length - 1} hold ${index - range.firstBatch} batches`);
+  for (const batch of decodeBlocks(bytes, start, blocks, range.schemaMessage, label, range.firstBatch)) {
+    const normalized = bindSchema(range.table, batch.schema, row)(batch, row);
+    out.push({ cols: viewColumns(normalized, range.types), rows: batch.numRows, firstRow: row });
+    row += batch.numRows;
   }
   return out;
 }
@@ -109,17 +81,4 @@ function readSpan(path: string, label: string, start: number, end: number): Uint
     throw corrupt(label, start + done, 'the file ends inside a record batch its footer points to (truncated?)');
   }
   return bytes;
-}
-
-const schemas = new WeakMap<Uint8Array, Schema>();
-
-function schemaOf(message: Uint8Array, label: string): Schema {
-  let schema = schemas.get(message);
-  if (!schema) {
-    const prefix = readPrefix(message, label, 0);
-    if (prefix === null) throw corrupt(label, null, 'the schema message is cut short');
-    schema = decodeMessage(message.subarray(prefix.size, prefix.size + prefix.metadataLength), label, 0).header() as Schema;
-    schemas.set(message, schema);
-  }
-  return schema;
 }

@@ -33,7 +33,7 @@ export function* planRanges(ranges: SourceRanges, table: Table): Generator<Range
       rows += blocks[j].rows;
       j++;
     } while (j < blocks.length && bytes + blocks[j].bodyLength <= RANGE_BYTES && rows + blocks[j].rows <= RANGE_ROWS);
-    const spec: RangeSpec = { path: ranges.path, label: ranges.label, schemaMessage, blocks: blocks.slice(i, j), firstBatch: i, table, types };
+    const spec: RangeSpec = { path: ranges.path, label: ranges.label, schemaMessage, blocks: blocks.slice(i, j), firstBatch: (ranges.firstBatch ?? 0) + i, table, types };
     yield { spec, firstRow: row, rows };
     row += rows;
     i = j;

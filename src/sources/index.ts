@@ -2,6 +2,8 @@ export { fromBatches, toBatchSource } from './batches.js';
 export type { BatchInput } from './batches.js';
 export { fromIPC } from './ipc.js';
 export type { FromIPCOptions, IPCInput } from './ipc.js';
+export { ipcBatchRows } from './ipc-batch-range.js';
+export type { BatchRange } from './ipc-batch-range.js';
 export { fromParquet } from './parquet.js';
 export { fromRows } from './rows.js';
 export type { FromRowsOptions, Row, RowInput } from './rows.js';

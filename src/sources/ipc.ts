@@ -8,6 +8,7 @@ import { registerIPCDecoders } from './ipc-codecs.js';
 import { openBufferInput, openPathInput, openRandomInput } from './ipc-input.js';
 import { ipcLabel, sourceFailed } from './ipc-messages.js';
 import { openStreamInput } from './ipc-stream-input.js';
+import { openBatchRange, type BatchRange } from './ipc-batch-range.js';
 import { isRandomAccess, nameOfFile } from './random-access.js';
 import type { RandomAccessInput } from './random-access.js';
 import type { ByteInput } from './ipc-input.js';
@@ -19,6 +20,12 @@ export type IPCInput = string | Uint8Array | NodeJS.ReadableStream | RandomAcces
 export interface FromIPCOptions {
   /** Where a one-shot stream of an IPC file without a leading schema is copied first (default os.tmpdir()). */
   tempDir?: string;
+  /**
+   * Only record batches `start` to `end` (exclusive) of an IPC *file* (a path, a buffer or a
+   * file read by ranges), in its footer's order: a shard of a larger table (issue #13).
+   * ipcBatchRows gives each batch's rows. Not for streams or dictionary-encoded columns.
+   */
+  batches?: BatchRange;
 }
 
 type AsyncReader = AsyncRecordBatchFileReader | AsyncRecordBatchStreamReader;
@@ -49,6 +56,10 @@ export function fromIPC(input: IPCInput, options: FromIPCOptions = {}): BatchSou
     ...(typeof input === 'string' ? { name: nameOfPath(input) } : remote ? { name: nameOfFile(input.name) } : {}),
     async open(): Promise<OpenedSource> {
       claim();
+      if (options.batches) {
+        if (!reopenable) throw new ExportError('INVALID_OPTION', `the batches option reads an IPC file at random: give a path, a buffer or a file read by ranges, not a stream`);
+        return openBatchRange(input as string | Uint8Array | RandomAccessInput, label, options.batches);
+      }
       const bytes = await openInput(input, label, options.tempDir ?? tmpdir());
       return openReader(bytes, label);
     },

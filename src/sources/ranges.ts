@@ -14,13 +14,19 @@ export interface SourceRanges {
   readonly label: string;
   readonly schema: Schema;
   readonly blocks: readonly BatchBlock[];
+  /** The first block's index among the file's batches (a source of a range of them: fromIPC's `batches`). */
+  readonly firstBatch?: number;
 }
 
 /** The ranges of a local IPC file's layout, or null when it cannot be read by ranges. */
 export function rangesOf(path: string, label: string, layout: FileLayout | null): SourceRanges | null {
-  if (layout === null || layout.blocks === null || layout.dictionaries > 0) return null;
-  if (layout.schema.fields.some((f) => hasDictionary(f.type))) return null;
+  if (layout === null || layout.blocks === null || hasDictionaries(layout)) return null;
   return { path, label, schema: layout.schema, blocks: layout.blocks };
+}
+
+/** True when the file has dictionary-encoded columns: its batches cannot be read on their own. */
+export function hasDictionaries(layout: FileLayout): boolean {
+  return layout.dictionaries > 0 || layout.schema.fields.some((f) => hasDictionary(f.type));
 }
 
 function hasDictionary(type: DataType): boolean {
