@@ -3,7 +3,8 @@ import { decodeBlocks } from '../sources/ipc-blocks.js';
 import type { BatchBlock } from '../sources/ipc-footer.js';
 import { corrupt, sourceFailed } from '../sources/ipc-messages.js';
 import { viewColumns, type ColumnView } from '../table/columns.js';
-import { bindSchema } from '../table/normalize.js';
+import type { Schema } from 'apache-arrow';
+import { bindSchema, type Normalize } from '../table/normalize.js';
 import type { Table, VariableType } from '../table/types.js';
 
 /**
@@ -53,8 +54,15 @@ export function readRange(range: RangeSpec, firstRow: number): RangeBatch[] {
   const bytes = readSpan(range.path, label, start, last.offset + last.metaDataLength + last.bodyLength);
   const out: RangeBatch[] = [];
   let row = firstRow;
+  let normalize: Normalize | null = null;
+  let schema: Schema | null = null;
   for (const batch of decodeBlocks(bytes, start, blocks, range.schemaMessage, label, range.firstBatch)) {
-    const normalized = bindSchema(range.table, batch.schema, row)(batch, row);
+    // The batches of one read share their schema: its normalizer is chosen once.
+    if (normalize === null || batch.schema !== schema) {
+      normalize = bindSchema(range.table, batch.schema, row);
+      schema = batch.schema;
+    }
+    const normalized = normalize(batch, row);
     out.push({ cols: viewColumns(normalized, range.types), rows: batch.numRows, firstRow: row });
     row += batch.numRows;
   }
