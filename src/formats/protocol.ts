@@ -56,6 +56,8 @@ export interface PreparedEncoder {
    * themselves (FileEncoder.writeRange; issue #12): csv, jsonl, dta and sav with workers > 1.
    */
   readonly readsRanges?: boolean;
+  /** Rows per range when the format fixes them (a parquet row group): ranges then cut inside batches. */
+  readonly rangeRows?: number;
 }
 
 export interface FileEncoder {

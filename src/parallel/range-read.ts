@@ -19,6 +19,10 @@ export interface RangeSpec {
   blocks: BatchBlock[];
   /** The first block's index among the file's batches (errors name the batch). */
   firstBatch: number;
+  /** Rows of the first block before the range (a range cut inside a batch: a parquet row group). */
+  skip: number;
+  /** Rows the range holds from there; null for all of its blocks. */
+  take: number | null;
   table: Table;
   types: VariableType[];
 }
@@ -56,7 +60,16 @@ export function readRange(range: RangeSpec, firstRow: number): RangeBatch[] {
   let row = firstRow;
   let normalize: Normalize | null = null;
   let schema: Schema | null = null;
-  for (const batch of decodeBlocks(bytes, start, blocks, range.schemaMessage, label, range.firstBatch)) {
+  let skip = range.skip;
+  let left = range.take ?? Infinity;
+  for (const whole of decodeBlocks(bytes, start, blocks, range.schemaMessage, label, range.firstBatch)) {
+    // Only the range's rows: the first batch from `skip`, the last up to `take` in all.
+    const from = Math.min(skip, whole.numRows);
+    const to = Math.min(whole.numRows, from + left);
+    skip -= from;
+    if (to <= from) continue;
+    const batch = from === 0 && to === whole.numRows ? whole : whole.slice(from, to);
+    left -= to - from;
     // The batches of one read share their schema: its normalizer is chosen once.
     if (normalize === null || batch.schema !== schema) {
       normalize = bindSchema(range.table, batch.schema, row);

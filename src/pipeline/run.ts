@@ -118,7 +118,7 @@ export async function runPipeline<Options>(req: PipelineRequest<Options>): Promi
     // Worker threads read the source themselves where they can, and no file is cut by size or rows.
     const maxFileSize = req.maxFileSize ?? caps.defaultMaxFileSize;
     const byRanges = ranges && prepared.readsRanges && maxFileSize === undefined && req.maxRowsPerFile === undefined;
-    const positioned = byRanges ? planRanges(ranges, table) : positionBatches(batches, table, format);
+    const positioned = byRanges ? planRanges(ranges, table, prepared.rangeRows) : positionBatches(batches, table, format);
     await pipeline(Readable.from(positioned, { objectMode: true, highWaterMark: 1 }), sink, { signal: req.signal });
 
     const rows = sink.parts.reduce((n, p) => n + p.rows, 0);

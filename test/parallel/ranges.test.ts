@@ -4,13 +4,15 @@
  * what comes back, in order. The files are those of one thread, byte for byte, and every error
  * is the one the single-threaded export reports (same code, format, column, row and words).
  */
-import { RecordBatchFileWriter, type RecordBatch } from 'apache-arrow';
+import { Field, Int64, RecordBatchFileWriter, Schema, type RecordBatch } from 'apache-arrow';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Exporter, exportTable, fromIPC, type ExportRequest } from '../../src/index.js';
 import { encodingActivity } from '../../src/parallel/pool.js';
-import { readFileLayout } from '../../src/sources/ipc-footer.js';
+import { readFileLayout, type BatchBlock } from '../../src/sources/ipc-footer.js';
+import { planRanges } from '../../src/parallel/ranges.js';
+import type { SourceRanges } from '../../src/sources/ranges.js';
 import type { Table } from '../../src/table/types.js';
 import { ALL_FIXTURES } from '../fixtures/tables.js';
 import { idBatch, idBatches, tempDir } from '../helpers/batches.js';
@@ -125,5 +127,29 @@ describe('IPC files read by ranges on the worker threads', () => {
       expect(Date.now() - at, 'the threads still work a second after the cancel').toBeLessThan(1000);
     }
     expect(readdirSync(out)).toEqual([]);
+  });
+});
+
+describe('planRanges', () => {
+  const blocksOf = (sizes: number[]): BatchBlock[] => sizes.map((rows, i) => ({ offset: 8 + i * 100, metaDataLength: 40, bodyLength: 60, rows }));
+  const table: Table = { name: 't', variables: [{ name: 'id', type: 'integer' }] };
+  const ranges = (sizes: number[]): SourceRanges => ({ path: '/x.arrow', label: 'x', schema: new Schema([new Field('id', new Int64(), true)]), blocks: blocksOf(sizes), firstBatch: 3 });
+
+  it('with a fixed number of rows, cuts exact groups inside batches (skip and take), the last one short', () => {
+    const plan = [...planRanges(ranges([5, 0, 7, 3, 10]), table, 6)];
+    expect(plan.map((r) => [r.firstRow, r.rows, r.spec.firstBatch, r.spec.blocks.map((b) => b.rows), r.spec.skip, r.spec.take])).toEqual([
+      [0, 6, 3, [5, 0, 7], 0, 6],
+      [6, 6, 5, [7], 1, 6],
+      [12, 6, 6, [3, 10], 0, 6],
+      [18, 6, 7, [10], 3, 6],
+      [24, 1, 7, [10], 9, 1],
+    ]);
+  });
+
+  it('without, whole batches up to 65,536 rows or 4 MiB of body together', () => {
+    const plan = [...planRanges(ranges([40_000, 20_000, 10_000, 70_000]), table)];
+    expect(plan.map((r) => [r.firstRow, r.rows, r.spec.blocks.length, r.spec.skip, r.spec.take])).toEqual([
+      [0, 60_000, 2, 0, null], [60_000, 10_000, 1, 0, null], [70_000, 70_000, 1, 0, null],
+    ]);
   });
 });
