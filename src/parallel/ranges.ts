@@ -21,10 +21,11 @@ const RANGE_ROWS = 65_536;
 /**
  * The source's batches in ranges, in order, with their first rows. With `groupRows` (a
  * format's fixed chunk: a parquet row group), every range but the last holds exactly that many
- * rows, cut inside batches where it must (RangeSpec skip/take); else ranges are whole batches,
+ * rows (or fewer, at `groupBytes` of body), cut inside batches where it must (RangeSpec
+ * skip/take); else ranges are whole batches,
  * up to RANGE_BYTES of body or RANGE_ROWS rows together.
  */
-export function* planRanges(ranges: SourceRanges, table: Table, groupRows?: number): Generator<RangeItem> {
+export function* planRanges(ranges: SourceRanges, table: Table, groupRows?: number, groupBytes = Infinity): Generator<RangeItem> {
   const { blocks } = ranges;
   const schemaMessage = encodeSchemaMessage(ranges.schema);
   const types = table.variables.map((v) => v.type);
@@ -32,7 +33,7 @@ export function* planRanges(ranges: SourceRanges, table: Table, groupRows?: numb
   const spec = (i: number, j: number, skip = 0, take: number | null = null): RangeSpec =>
     ({ path: ranges.path, label: ranges.label, schemaMessage, blocks: blocks.slice(i, j), firstBatch: firstBatch + i, table, types, skip, take });
   if (groupRows !== undefined) {
-    yield* planGroups(blocks, Math.max(1, groupRows), spec);
+    yield* planGroups(blocks, Math.max(1, groupRows), groupBytes, spec);
     return;
   }
   let row = 0;
@@ -51,17 +52,36 @@ export function* planRanges(ranges: SourceRanges, table: Table, groupRows?: numb
   }
 }
 
-/** Ranges of exactly `groupRows` rows (the last: what is left), over whatever batches hold them. */
-function* planGroups(blocks: readonly BatchBlock[], groupRows: number, spec: (i: number, j: number, skip: number, take: number) => RangeSpec): Generator<RangeItem> {
+/**
+ * Ranges of `groupRows` rows (the last: what is left), over whatever batches hold them; a range
+ * also ends once its rows' share of their batches' bodies reaches `groupBytes` (at least a row).
+ */
+function* planGroups(blocks: readonly BatchBlock[], groupRows: number, groupBytes: number, spec: (i: number, j: number, skip: number, take: number) => RangeSpec): Generator<RangeItem> {
   const total = blocks.reduce((n, b) => n + b.rows, 0);
   let i = 0; // the block holding row `row`
   let blockStart = 0; // the table row block i starts at
-  for (let row = 0; row < total; row += groupRows) {
-    const rows = Math.min(groupRows, total - row);
+  for (let row = 0; row < total;) {
     while (blockStart + blocks[i].rows <= row) blockStart += blocks[i++].rows;
     let j = i;
-    let end = blockStart;
-    while (end < row + rows) end += blocks[j++].rows;
+    let end = blockStart; // where block j starts
+    let rows = 0;
+    let bytes = 0;
+    while (rows < groupRows && row + rows < total) {
+      const block = blocks[j];
+      const left = block.rows - (row + rows - end); // rows of block j not yet taken
+      if (left <= 0) { end += block.rows; j++; continue; }
+      const perRow = block.bodyLength / block.rows;
+      let take = Math.min(left, groupRows - rows);
+      if (perRow > 0) take = Math.min(take, Math.max(rows === 0 ? 1 : 0, Math.ceil((groupBytes - bytes) / perRow)));
+      if (take <= 0) break;
+      rows += take;
+      bytes += take * perRow;
+      j++;
+      if (take < left) break;
+      end += block.rows;
+    }
+    // Blocks i..j-1 hold the range (j past the last one it touches).
     yield { spec: spec(i, j, row - blockStart, rows), firstRow: row, rows };
+    row += rows;
   }
 }

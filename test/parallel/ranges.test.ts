@@ -146,6 +146,12 @@ describe('planRanges', () => {
     ]);
   });
 
+  it('a group also ends where its rows reach the byte limit (by their batches\' bytes per row), a row at least', () => {
+    const wide: SourceRanges = { ...ranges([10]), blocks: [{ offset: 8, metaDataLength: 40, bodyLength: 1000, rows: 10 }] };
+    expect([...planRanges(wide, table, 6, 250)].map((r) => [r.firstRow, r.rows, r.spec.skip])).toEqual([[0, 3, 0], [3, 3, 3], [6, 3, 6], [9, 1, 9]]);
+    expect([...planRanges(wide, table, 6, 10)].map((r) => r.rows)).toEqual(Array.from({ length: 10 }, () => 1));
+  });
+
   it('without, whole batches up to 65,536 rows or 4 MiB of body together', () => {
     const plan = [...planRanges(ranges([40_000, 20_000, 10_000, 70_000]), table)];
     expect(plan.map((r) => [r.firstRow, r.rows, r.spec.blocks.length, r.spec.skip, r.spec.take])).toEqual([
