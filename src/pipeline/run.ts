@@ -146,6 +146,8 @@ export async function runPipeline<Options>(req: PipelineRequest<Options>): Promi
  */
 function rangesFor(opened: OpenedSource, table: Table, workers: number): SourceRanges | null {
   const ranges = opened.ranges ?? null;
+  // Ranges stand for the opened source's own batches: a wrapper that replaced them is read in order.
+  if (ranges !== null && ranges.batches !== opened.batches) return null;
   // TABULAR_EXPORT_RANGES=0 reads every source on the calling thread (to compare the two in bench/).
   if (ranges === null || workers <= 1 || ranges.blocks.length === 0 || process.env.TABULAR_EXPORT_RANGES === '0') return null;
   return (table.numRows ?? 0) >= inlineRows() ? ranges : null;

@@ -86,7 +86,7 @@ export async function openBatchRange(input: string | Uint8Array | RandomAccessIn
     throw sourceFailed(label, err);
   }
   const schemaMessage = encodeSchemaMessage(layout.schema);
-  let read = 0;
+  let bytesRead = 0;
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;
@@ -100,7 +100,7 @@ export async function openBatchRange(input: string | Uint8Array | RandomAccessIn
         const length = block.metaDataLength + block.bodyLength;
         const bytes = await file.readAt(block.offset, length);
         yield* decodeBlocks(bytes, block.offset, [block], schemaMessage, label, range.start + i);
-        read += length;
+        bytesRead += length;
       }
     } catch (err) {
       throw sourceFailed(label, err);
@@ -108,14 +108,15 @@ export async function openBatchRange(input: string | Uint8Array | RandomAccessIn
       await close();
     }
   }
+  const read = batches();
   const ranges: SourceRanges | null = typeof input === 'string' && blocks.length > 0
-    ? { path: input, label, schema: layout.schema, blocks, firstBatch: range.start } : null;
+    ? { path: input, label, schema: layout.schema, blocks, firstBatch: range.start, batches: read } : null;
   return {
     schema: layout.schema,
     numRows: blocks.reduce((n, b) => n + b.rows, 0),
     totalBytes: blocks.reduce((n, b) => n + b.metaDataLength + b.bodyLength, 0),
-    bytesRead: () => read,
-    batches: batches(),
+    bytesRead: () => bytesRead,
+    batches: read,
     ranges,
     close,
   };

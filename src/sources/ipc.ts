@@ -106,14 +106,15 @@ async function openReader(input: ByteInput, label: string): Promise<OpenedSource
       await input.close();
     }
   }
+  const batches = readBatches();
   return {
     schema: reader.schema,
     numRows: input.numRows,
     totalBytes: input.totalBytes,
     // The footer (and trailing padding) is never streamed, so the count is snapped to the size at the end.
     bytesRead: () => (finished && input.totalBytes !== null ? input.totalBytes : input.bytesRead()),
-    batches: readBatches(),
-    ranges: input.ranges ?? null,
+    batches,
+    ranges: input.ranges ? { ...input.ranges, batches } : null,
     async close() {
       if (closed) return;
       closed = true;

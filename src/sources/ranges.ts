@@ -16,6 +16,12 @@ export interface SourceRanges {
   readonly blocks: readonly BatchBlock[];
   /** The first block's index among the file's batches (a source of a range of them: fromIPC's `batches`). */
   readonly firstBatch?: number;
+  /**
+   * The OpenedSource.batches these ranges stand for. A wrapper that hands out other batches
+   * (paced, filtered) but copies the rest of the opened source has other `batches`: the
+   * pipeline then reads those, in order, and never the ranges.
+   */
+  readonly batches?: AsyncIterable<unknown>;
 }
 
 /** The ranges of a local IPC file's layout, or null when it cannot be read by ranges. */
