@@ -1,20 +1,41 @@
+import { ChunkDispatcher } from '../../parallel/chunks.js';
 import { schemaOfTable } from '../../table/arrow-types.js';
 import type { Table } from '../../table/types.js';
 import { parquetFormat } from './format.js';
 import type { ByteSink, EncoderContext, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
+import { kernelSupports } from './codecs.js';
 import { ParquetFileEncoder, type ParquetPlan } from './file-encoder.js';
+import { KernelParquetFileEncoder, type KernelParquetPlan } from './kernel-encoder.js';
+import type { ParquetKernelSpec } from './kernel.js';
 import { ParallelParquetFileEncoder } from './parallel-encoder.js';
 import { encodeBatchIPC, makeEmptyBatch } from './ipc-batches.js';
-import { resolveParquetOptions, type ParquetOptions } from './options.js';
+import { schemaMessageOf } from './ipc-writer.js';
+import { resolveParquetOptions, type ParquetOptions, type ResolvedParquetOptions } from './options.js';
 
 export type { ParquetCompression, ParquetOptions } from './options.js';
 
+/**
+ * Which writer an export uses: the hand-written one (kernel.ts) or parquet-wasm. The
+ * environment variable TABULAR_EXPORT_PARQUET_WRITER=wasm or =kernel forces one (benchmarks);
+ * by default the hand-written writer runs wherever it supports the codec (snappy with the
+ * native `snappy` module loading, gzip, none), parquet-wasm otherwise (zstd).
+ */
+function usesKernel(options: ResolvedParquetOptions, threads: number): boolean {
+  const forced = process.env.TABULAR_EXPORT_PARQUET_WRITER;
+  if (forced === 'wasm') return false;
+  if (!kernelSupports(options.compression)) return false;
+  if (forced === 'kernel') return true;
+  return threads > 1;
+}
 
 /**
- * Apache Parquet through parquet-wasm (arrow-rs compiled to wasm) in a worker thread, streamed
- * row group by row group; with EncoderContext.workers > 1, row groups are encoded by that many
- * workers at once and stitched into one file (parallel-encoder.ts). Every part is a complete file with the same schema; the splitting
- * sink rolls to the next part between batches, and bytes appear as row groups complete.
+ * Apache Parquet. With EncoderContext.workers > 1 and a codec it supports, the hand-written
+ * writer: row groups encoded as chunks of the parallel machinery (kernel.ts, kernel-encoder.ts),
+ * on this thread for the first rows and in the pool after. Otherwise parquet-wasm (arrow-rs
+ * compiled to wasm) in a worker thread, streamed row group by row group, or with workers > 1
+ * (zstd) several parquet-wasm workers whose row groups are stitched (parallel-encoder.ts).
+ * Every part is a complete file with the same schema; the splitting sink rolls to the next
+ * part between batches, and bytes appear as row groups complete.
  */
 export const parquetEncoder: FormatEncoder<ParquetOptions> = {
   ...parquetFormat,
@@ -23,17 +44,37 @@ export const parquetEncoder: FormatEncoder<ParquetOptions> = {
     // Column names need no checks: Parquet takes any UTF-8 name, and the pipeline has refused
     // empty and duplicate ones already; they are kept exactly (DESIGN.md).
     const schema = schemaOfTable(table);
+    const schemaIPC = encodeBatchIPC(makeEmptyBatch(schema), schema);
+    const threads = context?.workers ?? 1;
+    if (usesKernel(resolved, threads) && resolved.compression !== 'zstd') {
+      const types = table.variables.map((v) => v.type);
+      const names = table.variables.map((v) => v.name);
+      const spec: ParquetKernelSpec = { names, types, compression: resolved.compression };
+      const plan: KernelParquetPlan = {
+        schema,
+        types,
+        rowGroupSize: resolved.rowGroupSize,
+        footer: { names, types, compression: resolved.compression, arrowSchemaMessage: schemaMessageOf(schemaIPC) },
+      };
+      // One dispatcher per export; with one thread its chunks run here (no pool).
+      const dispatcher = new ChunkDispatcher({ kernel: 'parquet', spec, types, format: 'parquet', chunkRows: resolved.rowGroupSize },
+        Math.max(1, threads), context?.signal);
+      return {
+        renames: [],
+        warnings: [],
+        beginFile: async (sink: ByteSink): Promise<FileEncoder> => new KernelParquetFileEncoder(plan, dispatcher, sink),
+      };
+    }
     const plan: ParquetPlan = {
       table,
       options: resolved,
       schema,
-      schemaIPC: encodeBatchIPC(makeEmptyBatch(schema), schema),
+      schemaIPC,
       dictionaryColumns: null,
       encodingChoice: null,
       schemaMessage: null,
       spareIPCBuffers: [],
     };
-    const threads = context?.workers ?? 1;
     return {
       renames: [],
       warnings: [],

@@ -1,0 +1,184 @@
+import type { ColumnView } from '../../table/columns.js';
+
+// PLAIN values (apache/parquet-format Encodings.md) of the non-null rows of a canonical column,
+// with the column chunk's min and max found in the same pass. Nulls have no slot in PLAIN
+// data: a column with nulls is compacted as it is copied.
+
+/**
+ * The running min and max of a column chunk's values, in the form Statistics stores them
+ * (PLAIN bytes of the value), and whether any non-NaN value was seen.
+ */
+export interface MinMax {
+  /** 'i64' min/max as [lo, hi] 32-bit halves; 'f64', 'i32', 'bool' as numbers. */
+  seen: boolean;
+  minLo: number;
+  minHi: number;
+  maxLo: number;
+  maxHi: number;
+}
+
+export function emptyMinMax(): MinMax {
+  return { seen: false, minLo: 0, minHi: 0, maxLo: 0, maxHi: 0 };
+}
+
+function isValidAt(validity: Uint8Array, bit: number): boolean {
+  return ((validity[bit >> 3] >> (bit & 7)) & 1) === 1;
+}
+
+/**
+ * 64-bit integers (int64, timestamps, times) of rows start..end-1, 8 bytes little-endian each,
+ * at out[pos]; returns the position after them. Copied as 32-bit halves: never through a
+ * BigInt (slow) or a double (a NaN pattern could change).
+ */
+export function writePlainInt64(col: ColumnView, start: number, end: number, out: Uint8Array, pos: number, mm: MinMax): number {
+  const src = col.values as BigInt64Array;
+  const words = new Int32Array(src.buffer, src.byteOffset, src.length * 2);
+  const validity = col.validity;
+  const aligned = (out.byteOffset + pos) % 4 === 0;
+  let minLo = mm.minLo; let minHi = mm.minHi; let maxLo = mm.maxLo; let maxHi = mm.maxHi; let seen = mm.seen;
+  const dst = aligned ? new Int32Array(out.buffer, out.byteOffset + pos, (out.length - pos) >> 2) : null;
+  const view = aligned ? null : new DataView(out.buffer, out.byteOffset, out.length);
+  let k = 0;
+  for (let i = start; i < end; i++) {
+    if (validity !== null && !isValidAt(validity, col.bitOffset + i)) continue;
+    const lo = words[2 * i];
+    const hi = words[2 * i + 1];
+    if (dst !== null) {
+      dst[2 * k] = lo;
+      dst[2 * k + 1] = hi;
+    } else {
+      (view as DataView).setInt32(pos + 8 * k, lo, true);
+      (view as DataView).setInt32(pos + 8 * k + 4, hi, true);
+    }
+    k++;
+    if (!seen) {
+      minLo = maxLo = lo; minHi = maxHi = hi; seen = true;
+    } else {
+      if (hi < minHi || (hi === minHi && (lo >>> 0) < (minLo >>> 0))) { minHi = hi; minLo = lo; }
+      if (hi > maxHi || (hi === maxHi && (lo >>> 0) > (maxLo >>> 0))) { maxHi = hi; maxLo = lo; }
+    }
+  }
+  mm.minLo = minLo; mm.minHi = minHi; mm.maxLo = maxLo; mm.maxHi = maxHi; mm.seen = seen;
+  return pos + 8 * k;
+}
+
+/** Doubles of rows start..end-1, bit for bit; min and max leave NaN out (parquet-format: NaN is not ordered). */
+export function writePlainDouble(col: ColumnView, start: number, end: number, out: Uint8Array, pos: number, mm: MinMax): number {
+  const src = col.values as Float64Array;
+  const words = new Int32Array(src.buffer, src.byteOffset, src.length * 2);
+  const validity = col.validity;
+  const aligned = (out.byteOffset + pos) % 4 === 0;
+  const dst = aligned ? new Int32Array(out.buffer, out.byteOffset + pos, (out.length - pos) >> 2) : null;
+  const view = aligned ? null : new DataView(out.buffer, out.byteOffset, out.length);
+  let min = mm.minLo; let max = mm.maxLo; let seen = mm.seen;
+  let k = 0;
+  for (let i = start; i < end; i++) {
+    if (validity !== null && !isValidAt(validity, col.bitOffset + i)) continue;
+    if (dst !== null) {
+      dst[2 * k] = words[2 * i];
+      dst[2 * k + 1] = words[2 * i + 1];
+    } else {
+      (view as DataView).setInt32(pos + 8 * k, words[2 * i], true);
+      (view as DataView).setInt32(pos + 8 * k + 4, words[2 * i + 1], true);
+    }
+    k++;
+    const x = src[i];
+    if (x !== x) continue;
+    if (!seen) { min = max = x; seen = true; } else if (x < min) min = x; else if (x > max) max = x;
+  }
+  mm.minLo = min; mm.maxLo = max; mm.seen = seen;
+  return pos + 8 * k;
+}
+
+/** 32-bit integers (dates: days since 1970) of rows start..end-1. */
+export function writePlainInt32(col: ColumnView, start: number, end: number, out: Uint8Array, pos: number, mm: MinMax): number {
+  const src = col.values as Int32Array;
+  const validity = col.validity;
+  const view = new DataView(out.buffer, out.byteOffset, out.length);
+  let min = mm.minLo; let max = mm.maxLo; let seen = mm.seen;
+  let k = 0;
+  for (let i = start; i < end; i++) {
+    if (validity !== null && !isValidAt(validity, col.bitOffset + i)) continue;
+    const x = src[i];
+    view.setInt32(pos + 4 * k, x, true);
+    k++;
+    if (!seen) { min = max = x; seen = true; } else if (x < min) min = x; else if (x > max) max = x;
+  }
+  mm.minLo = min; mm.maxLo = max; mm.seen = seen;
+  return pos + 4 * k;
+}
+
+/** Booleans of rows start..end-1, one bit each, least significant first (the last byte zero-padded). */
+export function writePlainBoolean(col: ColumnView, start: number, end: number, out: Uint8Array, pos: number, mm: MinMax): number {
+  const bits = col.values as Uint8Array;
+  const validity = col.validity;
+  let k = 0;
+  let acc = 0;
+  let anyTrue = mm.seen && mm.maxLo === 1;
+  let anyFalse = mm.seen && mm.minLo === 0;
+  for (let i = start; i < end; i++) {
+    const bit = col.bitOffset + i;
+    if (validity !== null && !isValidAt(validity, bit)) continue;
+    if (isValidAt(bits, bit)) { acc |= 1 << (k & 7); anyTrue = true; } else anyFalse = true;
+    k++;
+    if ((k & 7) === 0) { out[pos++] = acc; acc = 0; }
+  }
+  if ((k & 7) !== 0) out[pos++] = acc;
+  if (anyTrue || anyFalse) {
+    mm.seen = true;
+    mm.minLo = anyFalse ? 0 : 1;
+    mm.maxLo = anyTrue ? 1 : 0;
+  }
+  return pos;
+}
+
+/** UTF-8 strings of rows start..end-1, each as a 4-byte little-endian length and its bytes. */
+export function writePlainByteArray(col: ColumnView, start: number, end: number, out: Uint8Array, pos: number): number {
+  const bytes = col.values as Uint8Array;
+  const offsets = col.offsets as Int32Array;
+  const validity = col.validity;
+  for (let i = start; i < end; i++) {
+    if (validity !== null && !isValidAt(validity, col.bitOffset + i)) continue;
+    const from = offsets[i];
+    const length = offsets[i + 1] - from;
+    out[pos] = length & 0xff;
+    out[pos + 1] = (length >>> 8) & 0xff;
+    out[pos + 2] = (length >>> 16) & 0xff;
+    out[pos + 3] = length >>> 24;
+    pos += 4;
+    if (length < 32) {
+      for (let b = 0; b < length; b++) out[pos + b] = bytes[from + b];
+    } else {
+      out.set(bytes.subarray(from, from + length), pos);
+    }
+    pos += length;
+  }
+  return pos;
+}
+
+/** The PLAIN bytes of a min or max, as Statistics min_value/max_value hold them. */
+export function statisticBytes(kind: 'i64' | 'f64' | 'i32' | 'bool', mm: MinMax, which: 'min' | 'max'): Uint8Array {
+  const lo = which === 'min' ? mm.minLo : mm.maxLo;
+  switch (kind) {
+    case 'i64': {
+      const out = new Uint8Array(8);
+      const view = new DataView(out.buffer);
+      view.setInt32(0, lo, true);
+      view.setInt32(4, which === 'min' ? mm.minHi : mm.maxHi, true);
+      return out;
+    }
+    case 'f64': {
+      const out = new Uint8Array(8);
+      // parquet-format: a zero min is written as -0 and a zero max as +0, so either zero prunes right.
+      new DataView(out.buffer).setFloat64(0, lo === 0 ? (which === 'min' ? -0 : 0) : lo, true);
+      return out;
+    }
+    case 'i32': {
+      const out = new Uint8Array(4);
+      new DataView(out.buffer).setInt32(0, lo, true);
+      return out;
+    }
+    case 'bool':
+      return new Uint8Array([lo]);
+  }
+}
