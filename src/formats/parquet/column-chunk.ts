@@ -43,12 +43,18 @@ export interface ColumnChunkInfo {
 
 /** The bytes of a row group as they are made: pages appended, their positions counted. */
 export class ChunkOutput {
-  readonly pieces: Uint8Array[] = [];
+  pieces: Uint8Array[] = [];
   length = 0;
   /** Scratch for one uncompressed page, grown as needed and reused. */
   private scratch = new Uint8Array(1 << 16);
 
   constructor(private readonly compress: Compress, private readonly copyPages: boolean) {}
+
+  /** Starts the next row group (the scratch is kept). */
+  reset(): void {
+    this.pieces = [];
+    this.length = 0;
+  }
 
   page(bytes: number): Uint8Array {
     if (this.scratch.length < bytes) this.scratch = new Uint8Array(Math.max(bytes, this.scratch.length * 2));

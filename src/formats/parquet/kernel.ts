@@ -38,8 +38,9 @@ export const parquetKernel: ChunkKernel<ParquetKernelSpec, RowGroupInfo> = {
   compile(spec) {
     const compress = compressorOf(spec.compression);
     const kinds = spec.types.map(valueKindOf);
+    const out = new ChunkOutput(compress, false);
     return (cols, rows, firstRow, alloc) => {
-      const out = new ChunkOutput(compress, false);
+      out.reset();
       const columns = cols.map((col, c) => writeColumnChunk(out, col, kinds[c], spec.names[c], firstRow));
       const bytes = alloc(out.length);
       let at = 0;
@@ -47,6 +48,7 @@ export const parquetKernel: ChunkKernel<ParquetKernelSpec, RowGroupInfo> = {
         bytes.set(piece, at);
         at += piece.length;
       }
+      out.reset(); // the pages are copied: let them go
       return { bytes: [bytes], info: { rows, columns } };
     };
   },
