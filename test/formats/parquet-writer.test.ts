@@ -5,7 +5,9 @@
  * failure and cancel on its worker threads. Judged by pyarrow, DuckDB and polars.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { RecordBatch, Struct, makeData } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,7 +20,9 @@ import { schemaOfTable } from '../../src/table/arrow-types.js';
 import { columnData, defineFixture, type SourceValue } from '../fixtures/build.js';
 import { largeRandom } from '../fixtures/large-random.js';
 import { allTypes, emptyTable, mediumRandom, schemaTypes, type Fixture } from '../fixtures/tables.js';
-import { expectSameValues, readBack, type ReadBack } from '../helpers/readers.js';
+import { VENV_PYTHON, expectSameValues, readBack, type ReadBack } from '../helpers/readers.js';
+
+const execFileAsync = promisify(execFile);
 
 const root = mkdtempSync(join(tmpdir(), 'parquet-writer-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -129,21 +133,37 @@ describe('hand-written parquet writer: values', () => {
     }
   }, 120_000);
 
-  it('repetitive text gets a dictionary, free text and numbers stay PLAIN', async () => {
+  it('repetitive text and integers get a dictionary, free text, distinct integers and floats stay PLAIN', async () => {
     const rows = 5000;
     const fixture = defineFixture('dictionary', [
       { name: 'code', type: 'string' }, { name: 'free', type: 'string' }, { name: 'n', type: 'integer' },
+      { name: 'id', type: 'integer' }, { name: 'at', type: 'dateTime' }, { name: 'x', type: 'float' },
     ], {
       code: Array.from({ length: rows }, (_, i) => (i % 13 === 0 ? null : `code ${i % 7}`)),
       free: Array.from({ length: rows }, (_, i) => `free text ${i * 7919}`),
-      n: Array.from({ length: rows }, (_, i) => BigInt(i % 3)),
+      n: Array.from({ length: rows }, (_, i) => (i % 17 === 0 ? null : BigInt((i % 3) - 1) * MAX)),
+      id: Array.from({ length: rows }, (_, i) => BigInt(i) - 2500n),
+      at: Array.from({ length: rows }, (_, i) => `2024-01-0${1 + (i % 5)}T00:00:00`),
+      x: Array.from({ length: rows }, (_, i) => (i % 3) / 7),
     }, { batchSizes: [2500, 2500] });
     const paths = await exportWith(fixture, 'dictionary', { parquet: { rowGroupSize: 4000 } });
     const arrow = await expectReadersAgree(paths, fixture);
     const columns = arrow.metadata[0].columns;
     expect(columns.code.encodings).toContain('RLE_DICTIONARY');
     expect(columns.free.encodings).not.toContain('RLE_DICTIONARY');
-    expect(columns.n.encodings).toEqual(['PLAIN', 'RLE']);
+    expect(columns.n.encodings).toContain('RLE_DICTIONARY');
+    expect(columns.at.encodings).toContain('RLE_DICTIONARY');
+    expect(columns.id.encodings).toEqual(['PLAIN', 'RLE']);
+    expect(columns.x.encodings).toEqual(['PLAIN', 'RLE']);
+    // Statistics of a dictionary-encoded column are its values' (DuckDB prunes by them).
+    const { stdout } = await execFileAsync(VENV_PYTHON, ['-c', [
+      'import pyarrow.parquet as pq, sys',
+      'm = pq.ParquetFile(sys.argv[1]).metadata',
+      'for g in range(m.num_row_groups):',
+      '  s = m.row_group(g).column(2).statistics',
+      '  print(s.min, s.max, s.null_count)',
+    ].join('\n'), paths[0]]);
+    expect(stdout.trim().split('\n')).toEqual([`${-MAX} ${MAX} 236`, `${-MAX} ${MAX} 59`]);
   }, 60_000);
 
   it('the seeded random table with the default row groups, against parquet-wasm\'s file', async () => {

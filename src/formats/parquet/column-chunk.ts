@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { ExportError } from '../../errors.js';
 import type { ColumnView } from '../../table/columns.js';
 import type { Compress } from './codecs.js';
-import { buildStringDictionary, writeDictionaryValues, type StringDictionary } from './dictionary.js';
+import { buildInt64Dictionary, buildStringDictionary, writeDictionaryValues, type Int64Dictionary, type StringDictionary } from './dictionary.js';
 import { bitWidthOf, maxBitPackedBytes, maxDefinitionLevelBytes, writeBitPacked, writeDefinitionLevels, writeUVarint } from './hybrid.js';
 import {
   emptyMinMax, statisticBytes, writePlainBoolean, writePlainByteArray, writePlainDouble, writePlainInt32, writePlainInt64, type MinMax,
@@ -153,7 +153,11 @@ export function writeColumnChunk(out: ChunkOutput, col: ColumnView, kind: ValueK
   if (kind === 'bytes') {
     checkUtf8(col, name, firstRow);
     const dictionary = buildStringDictionary(col);
-    if (dictionary !== null) return writeDictionaryChunk(out, col, dictionary);
+    if (dictionary !== null) return writeDictionaryChunk(out, col, stringDictionary(col, dictionary), null);
+  } else if (kind === 'i64') {
+    // Integers, time stamps and times with few distinct values (codes, small counts).
+    const dictionary = buildInt64Dictionary(col);
+    if (dictionary !== null) return writeDictionaryChunk(out, col, int64Dictionary(dictionary), int64DictionaryMinMax(dictionary));
   }
   const begin = out.length;
   const mm = emptyMinMax();
@@ -198,11 +202,59 @@ function writePlainPage(out: ChunkOutput, col: ColumnView, kind: ValueKind, star
   }
 }
 
+/** A column chunk's dictionary, whatever its values: the rows' indices and how to write the values. */
+interface Dictionary {
+  indices: Int32Array;
+  /** Non-null rows. */
+  count: number;
+  size: number;
+  plainBytes: number;
+  writeValues(page: Uint8Array, pos: number): number;
+}
+
+function stringDictionary(col: ColumnView, d: StringDictionary): Dictionary {
+  return { ...d, writeValues: (page, pos) => writeDictionaryValues(d, col.values as Uint8Array, page, pos) };
+}
+
+function int64Dictionary(d: Int64Dictionary): Dictionary {
+  return {
+    indices: d.indices,
+    count: d.count,
+    size: d.size,
+    plainBytes: 8 * d.size,
+    writeValues(page, pos) {
+      const view = new DataView(page.buffer, page.byteOffset, page.length);
+      for (let e = 0; e < d.size; e++) {
+        view.setInt32(pos, d.lo[e], true);
+        view.setInt32(pos + 4, d.hi[e], true);
+        pos += 8;
+      }
+      return pos;
+    },
+  };
+}
+
+/** Min and max of a 64-bit dictionary's values: those of the column. */
+function int64DictionaryMinMax(d: Int64Dictionary): MinMax {
+  const mm = emptyMinMax();
+  for (let e = 0; e < d.size; e++) {
+    const lo = d.lo[e];
+    const hi = d.hi[e];
+    if (!mm.seen) {
+      mm.minLo = mm.maxLo = lo; mm.minHi = mm.maxHi = hi; mm.seen = true;
+      continue;
+    }
+    if (hi < mm.minHi || (hi === mm.minHi && (lo >>> 0) < (mm.minLo >>> 0))) { mm.minHi = hi; mm.minLo = lo; }
+    if (hi > mm.maxHi || (hi === mm.maxHi && (lo >>> 0) > (mm.maxLo >>> 0))) { mm.maxHi = hi; mm.maxLo = lo; }
+  }
+  return mm;
+}
+
 /** A dictionary page and one data page of RLE_DICTIONARY indices (bit width byte, then one bit-packed run). */
-function writeDictionaryChunk(out: ChunkOutput, col: ColumnView, dictionary: StringDictionary): ColumnChunkInfo {
+function writeDictionaryChunk(out: ChunkOutput, col: ColumnView, dictionary: Dictionary, mm: MinMax | null): ColumnChunkInfo {
   const begin = out.length;
   const dictPage = out.page(dictionary.plainBytes);
-  const dictSize = writeDictionaryValues(dictionary, col.values as Uint8Array, dictPage, 0);
+  const dictSize = dictionary.writeValues(dictPage, 0);
   const [du, dc] = out.addPage(dictSize, (compressed) => pageHeader(PAGE.DICTIONARY, dictSize, compressed, dictionary.size, ENCODING.PLAIN));
   const dataPageOffset = out.length;
   const width = bitWidthOf(Math.max(0, dictionary.size - 1));
@@ -217,9 +269,9 @@ function writeDictionaryChunk(out: ChunkOutput, col: ColumnView, dictionary: Str
     compressed: dc + c,
     dataPageOffset,
     dictionaryPageOffset: begin,
-    nullCount: null,
-    min: null,
-    max: null,
+    nullCount: mm === null ? null : col.length - dictionary.count,
+    min: mm?.seen ? statisticBytes('i64', mm, 'min') : null,
+    max: mm?.seen ? statisticBytes('i64', mm, 'max') : null,
     pageStats: [[PAGE.DATA, ENCODING.RLE_DICTIONARY, 1], [PAGE.DICTIONARY, ENCODING.PLAIN, 1]],
   };
 }

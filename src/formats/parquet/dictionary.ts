@@ -114,3 +114,80 @@ export function writeDictionaryValues(dictionary: StringDictionary, bytes: Uint8
   }
   return pos;
 }
+
+/** A dictionary of a 64-bit integer column chunk (int64, timestamps, times): values as 32-bit halves. */
+export interface Int64Dictionary {
+  indices: Int32Array;
+  count: number;
+  lo: Int32Array;
+  hi: Int32Array;
+  size: number;
+}
+
+/**
+ * The dictionary of a 64-bit integer column, or null when its values are mostly distinct
+ * (row numbers, amounts, time stamps): the same early give-up as for text.
+ */
+export function buildInt64Dictionary(col: ColumnView): Int64Dictionary | null {
+  const src = col.values as BigInt64Array;
+  const words = new Int32Array(src.buffer, src.byteOffset, src.length * 2);
+  const validity = col.validity;
+  const n = col.length;
+  const indices = new Int32Array(n);
+  let capacity = 1024;
+  let lo = new Int32Array(capacity);
+  let hi = new Int32Array(capacity);
+  let slots = new Int32Array(capacity * 2);
+  let mask = slots.length - 1;
+  let size = 0;
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    if (validity !== null) {
+      const bit = col.bitOffset + i;
+      if (((validity[bit >> 3] >> (bit & 7)) & 1) === 0) continue;
+    }
+    const l = words[2 * i];
+    const h = words[2 * i + 1];
+    let slot = hashPair(l, h) & mask;
+    let found = -1;
+    for (;;) {
+      const entry = slots[slot] - 1;
+      if (entry < 0) break;
+      if (lo[entry] === l && hi[entry] === h) {
+        found = entry;
+        break;
+      }
+      slot = (slot + 1) & mask;
+    }
+    if (found < 0) {
+      found = size++;
+      if (8 * size > MAX_DICTIONARY_BYTES) return null;
+      if (found === capacity) {
+        capacity *= 2;
+        lo = grow(lo, capacity);
+        hi = grow(hi, capacity);
+        slots = new Int32Array(capacity * 2);
+        mask = slots.length - 1;
+        for (let e = 0; e < found; e++) {
+          let s = hashPair(lo[e], hi[e]) & mask;
+          while (slots[s] !== 0) s = (s + 1) & mask;
+          slots[s] = e + 1;
+        }
+        slot = hashPair(l, h) & mask;
+        while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      }
+      lo[found] = l;
+      hi[found] = h;
+      slots[slot] = found + 1;
+    }
+    indices[count++] = found;
+    if (count === PROBE_VALUES && size * 2 > count) return null;
+  }
+  if (size === 0 || size * (count >= PROBE_VALUES ? 4 : 2) > count) return null;
+  return { indices, count, lo, hi, size };
+}
+
+function hashPair(lo: number, hi: number): number {
+  const h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
+  return h ^ (h >>> 15);
+}

@@ -25,32 +25,43 @@ function isValidAt(validity: Uint8Array, bit: number): boolean {
   return ((validity[bit >> 3] >> (bit & 7)) & 1) === 1;
 }
 
+/** Aligned scratch for the non-null values of a column with nulls, before they are copied out. */
+let scratch = new Int32Array(1 << 16);
+
 /**
- * 64-bit integers (int64, timestamps, times) of rows start..end-1, 8 bytes little-endian each,
- * at out[pos]; returns the position after them. Copied as 32-bit halves: never through a
- * BigInt (slow) or a double (a NaN pattern could change).
+ * The 8-byte values of rows start..end-1 as 32-bit halves, nulls left out: a view of the column
+ * itself when it has no nulls, else compacted into the scratch. Copied as halves: never
+ * through a BigInt (slow) or a double (a NaN pattern could change).
  */
-export function writePlainInt64(col: ColumnView, start: number, end: number, out: Uint8Array, pos: number, mm: MinMax): number {
-  const src = col.values as BigInt64Array;
+function compact8(col: ColumnView, start: number, end: number): { words: Int32Array; from: number; count: number } {
+  const src = col.values as BigInt64Array | Float64Array;
   const words = new Int32Array(src.buffer, src.byteOffset, src.length * 2);
   const validity = col.validity;
-  const aligned = (out.byteOffset + pos) % 4 === 0;
-  let minLo = mm.minLo; let minHi = mm.minHi; let maxLo = mm.maxLo; let maxHi = mm.maxHi; let seen = mm.seen;
-  const dst = aligned ? new Int32Array(out.buffer, out.byteOffset + pos, (out.length - pos) >> 2) : null;
-  const view = aligned ? null : new DataView(out.buffer, out.byteOffset, out.length);
+  if (validity === null) return { words, from: 2 * start, count: end - start };
+  if (scratch.length < 2 * (end - start)) scratch = new Int32Array(2 * (end - start));
+  const dst = scratch;
   let k = 0;
   for (let i = start; i < end; i++) {
-    if (validity !== null && !isValidAt(validity, col.bitOffset + i)) continue;
-    const lo = words[2 * i];
-    const hi = words[2 * i + 1];
-    if (dst !== null) {
-      dst[2 * k] = lo;
-      dst[2 * k + 1] = hi;
-    } else {
-      (view as DataView).setInt32(pos + 8 * k, lo, true);
-      (view as DataView).setInt32(pos + 8 * k + 4, hi, true);
-    }
-    k++;
+    if (!isValidAt(validity, col.bitOffset + i)) continue;
+    dst[k++] = words[2 * i];
+    dst[k++] = words[2 * i + 1];
+  }
+  return { words: dst, from: 0, count: k >> 1 };
+}
+
+function copyWords(words: Int32Array, from: number, count: number, out: Uint8Array, pos: number): number {
+  out.set(new Uint8Array(words.buffer, words.byteOffset + 4 * from, 8 * count), pos);
+  return pos + 8 * count;
+}
+
+/** 64-bit integers (int64, timestamps, times) of rows start..end-1, 8 bytes little-endian each, at out[pos]; returns the position after them. */
+export function writePlainInt64(col: ColumnView, start: number, end: number, out: Uint8Array, pos: number, mm: MinMax): number {
+  const { words, from, count } = compact8(col, start, end);
+  let minLo = mm.minLo; let minHi = mm.minHi; let maxLo = mm.maxLo; let maxHi = mm.maxHi; let seen = mm.seen;
+  const stop = from + 2 * count;
+  for (let w = from; w < stop; w += 2) {
+    const lo = words[w];
+    const hi = words[w + 1];
     if (!seen) {
       minLo = maxLo = lo; minHi = maxHi = hi; seen = true;
     } else {
@@ -59,35 +70,21 @@ export function writePlainInt64(col: ColumnView, start: number, end: number, out
     }
   }
   mm.minLo = minLo; mm.minHi = minHi; mm.maxLo = maxLo; mm.maxHi = maxHi; mm.seen = seen;
-  return pos + 8 * k;
+  return copyWords(words, from, count, out, pos);
 }
 
 /** Doubles of rows start..end-1, bit for bit; min and max leave NaN out (parquet-format: NaN is not ordered). */
 export function writePlainDouble(col: ColumnView, start: number, end: number, out: Uint8Array, pos: number, mm: MinMax): number {
-  const src = col.values as Float64Array;
-  const words = new Int32Array(src.buffer, src.byteOffset, src.length * 2);
-  const validity = col.validity;
-  const aligned = (out.byteOffset + pos) % 4 === 0;
-  const dst = aligned ? new Int32Array(out.buffer, out.byteOffset + pos, (out.length - pos) >> 2) : null;
-  const view = aligned ? null : new DataView(out.buffer, out.byteOffset, out.length);
+  const { words, from, count } = compact8(col, start, end);
+  const values = new Float64Array(words.buffer, words.byteOffset + 4 * from, count);
   let min = mm.minLo; let max = mm.maxLo; let seen = mm.seen;
-  let k = 0;
-  for (let i = start; i < end; i++) {
-    if (validity !== null && !isValidAt(validity, col.bitOffset + i)) continue;
-    if (dst !== null) {
-      dst[2 * k] = words[2 * i];
-      dst[2 * k + 1] = words[2 * i + 1];
-    } else {
-      (view as DataView).setInt32(pos + 8 * k, words[2 * i], true);
-      (view as DataView).setInt32(pos + 8 * k + 4, words[2 * i + 1], true);
-    }
-    k++;
-    const x = src[i];
+  for (let i = 0; i < count; i++) {
+    const x = values[i];
     if (x !== x) continue;
     if (!seen) { min = max = x; seen = true; } else if (x < min) min = x; else if (x > max) max = x;
   }
   mm.minLo = min; mm.maxLo = max; mm.seen = seen;
-  return pos + 8 * k;
+  return copyWords(words, from, count, out, pos);
 }
 
 /** 32-bit integers (dates: days since 1970) of rows start..end-1. */
