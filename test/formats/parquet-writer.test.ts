@@ -74,6 +74,9 @@ function edgeFixture(rows: number, batchSizes: number[]): Fixture {
     { name: 't', type: 'time' },
     { name: 's', type: 'string', label: 'text' },
     { name: 'g', type: 'geography' },
+    { name: 'near_max', type: 'integer', label: 'small steps near the largest int64 (delta encoded)' },
+    { name: 'near_min', type: 'integer' },
+    { name: 'at', type: 'dateTime', label: 'a second apart' },
     ...types.map((type) => ({ name: `null_${type}`, type })),
   ];
   const long = 'ü'.repeat(40_000) + '😀';
@@ -87,6 +90,9 @@ function edgeFixture(rows: number, batchSizes: number[]): Fixture {
     s: cycle(['', 'plain', null, 'é', '漢字', '😀 𝔘', long, 'line\nbreak', '\u0000nul'], rows),
     g: cycle(['POINT (1 2)', null, '', 'POINT EMPTY'], rows),
   };
+  columns.near_max = Array.from({ length: rows }, (_, i) => (i % 10 === 3 ? null : MAX - BigInt(rows - i)));
+  columns.near_min = Array.from({ length: rows }, (_, i) => MIN + BigInt(i * 1000) + (i % 2 === 0 ? 2n ** 31n - 1n : 0n));
+  columns.at = Array.from({ length: rows }, (_, i) => (i % 6 === 5 ? null : `1969-12-31T23:59:${String(i % 60).padStart(2, '0')}.000001`));
   for (const type of types) columns[`null_${type}`] = Array.from({ length: rows }, () => null);
   return defineFixture('writer_edges', variables, columns, { batchSizes });
 }
@@ -133,11 +139,11 @@ describe('hand-written parquet writer: values', () => {
     }
   }, 120_000);
 
-  it('repetitive text and integers get a dictionary, free text, distinct integers and floats stay PLAIN', async () => {
+  it('repetitive text and integers get a dictionary, row numbers deltas, free text its lengths delta-packed, floats PLAIN', async () => {
     const rows = 5000;
     const fixture = defineFixture('dictionary', [
       { name: 'code', type: 'string' }, { name: 'free', type: 'string' }, { name: 'n', type: 'integer' },
-      { name: 'id', type: 'integer' }, { name: 'at', type: 'dateTime' }, { name: 'x', type: 'float' },
+      { name: 'id', type: 'integer' }, { name: 'at', type: 'dateTime' }, { name: 'x', type: 'float' }, { name: 'far', type: 'integer' },
     ], {
       code: Array.from({ length: rows }, (_, i) => (i % 13 === 0 ? null : `code ${i % 7}`)),
       free: Array.from({ length: rows }, (_, i) => `free text ${i * 7919}`),
@@ -145,15 +151,18 @@ describe('hand-written parquet writer: values', () => {
       id: Array.from({ length: rows }, (_, i) => BigInt(i) - 2500n),
       at: Array.from({ length: rows }, (_, i) => `2024-01-0${1 + (i % 5)}T00:00:00`),
       x: Array.from({ length: rows }, (_, i) => (i % 3) / 7),
+      far: Array.from({ length: rows }, (_, i) => BigInt(i) * 2n ** 33n * (i % 2 === 0 ? 1n : -1n)),
     }, { batchSizes: [2500, 2500] });
     const paths = await exportWith(fixture, 'dictionary', { parquet: { rowGroupSize: 4000 } });
     const arrow = await expectReadersAgree(paths, fixture);
     const columns = arrow.metadata[0].columns;
     expect(columns.code.encodings).toContain('RLE_DICTIONARY');
+    expect(columns.free.encodings).toContain('DELTA_LENGTH_BYTE_ARRAY');
     expect(columns.free.encodings).not.toContain('RLE_DICTIONARY');
     expect(columns.n.encodings).toContain('RLE_DICTIONARY');
     expect(columns.at.encodings).toContain('RLE_DICTIONARY');
-    expect(columns.id.encodings).toEqual(['PLAIN', 'RLE']);
+    expect(columns.id.encodings).toContain('DELTA_BINARY_PACKED');
+    expect(columns.far.encodings).toEqual(['PLAIN', 'RLE']);
     expect(columns.x.encodings).toEqual(['PLAIN', 'RLE']);
     // Statistics of a dictionary-encoded column are its values' (DuckDB prunes by them).
     const { stdout } = await execFileAsync(VENV_PYTHON, ['-c', [
@@ -302,15 +311,18 @@ describe('hand-written parquet writer: threads', () => {
 
   it('an encoding thread that dies fails the export with a parquet error; the next export works', async () => {
     let killed = false;
+    // 30 × the 40,000-row table in groups of 1,000: the threads are busy when one is ended.
     async function* batches() {
       let row = 0;
-      for (const batch of largeRandom.batches) {
-        row += batch.numRows;
-        if (!killed && row > 5000 && encodingThreads().length > 0) {
-          killed = true;
-          await encodingThreads()[0].terminate();
+      for (let round = 0; round < 30; round++) {
+        for (const batch of largeRandom.batches) {
+          row += batch.numRows;
+          if (!killed && row > 100_000 && encodingThreads().length > 0) {
+            killed = true;
+            void encodingThreads()[0].terminate();
+          }
+          yield batch;
         }
-        yield batch;
       }
     }
     const out = join(root, 'crashed');

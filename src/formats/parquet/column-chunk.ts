@@ -4,9 +4,8 @@ import type { ColumnView } from '../../table/columns.js';
 import type { Compress } from './codecs.js';
 import { buildInt64Dictionary, buildStringDictionary, writeDictionaryValues, type Int64Dictionary, type StringDictionary } from './dictionary.js';
 import { bitWidthOf, maxBitPackedBytes, maxDefinitionLevelBytes, writeBitPacked, writeDefinitionLevels, writeUVarint } from './hybrid.js';
-import {
-  emptyMinMax, statisticBytes, writePlainBoolean, writePlainByteArray, writePlainDouble, writePlainInt32, writePlainInt64, type MinMax,
-} from './plain.js';
+import { maxDeltaInt64Bytes, maxDeltaLengthBytes, writeDeltaInt64, writeDeltaLengthByteArray } from './delta-values.js';
+import { emptyMinMax, statisticBytes, writePlainBoolean, writePlainDouble, writePlainInt32, writePlainInt64, type MinMax } from './plain.js';
 
 // One column chunk of a row group (apache/parquet-format README "Column chunks", "Data Pages"):
 // an optional dictionary page, then data pages v1, each a PageHeader (Thrift compact) and its
@@ -14,7 +13,7 @@ import {
 // as arrow-rs writes nullable Arrow fields) followed by the values.
 
 /** parquet.thrift Encoding */
-export const ENCODING = { PLAIN: 0, RLE: 3, RLE_DICTIONARY: 8 } as const;
+export const ENCODING = { PLAIN: 0, RLE: 3, DELTA_BINARY_PACKED: 5, DELTA_LENGTH_BYTE_ARRAY: 6, RLE_DICTIONARY: 8 } as const;
 /** parquet.thrift PageType */
 const PAGE = { DATA: 0, DICTIONARY: 2 } as const;
 /** A data page holds about this many bytes of values before compression (arrow-rs's default limit). */
@@ -115,15 +114,19 @@ function countValid(col: ColumnView, start: number, end: number): number {
   return n;
 }
 
-/** Writes one data page of rows start..end-1 with `values` writing the values; returns their sizes. */
-function writeDataPage(out: ChunkOutput, col: ColumnView, start: number, end: number, valueBytes: number, encoding: number,
+/**
+ * Writes one data page of rows start..end-1 with `values` writing the values; returns their
+ * sizes. `encoding` is read once the values are written (they may choose it).
+ */
+function writeDataPage(out: ChunkOutput, col: ColumnView, start: number, end: number, valueBytes: number, encoding: number | (() => number),
   values: (page: Uint8Array, pos: number) => number): [number, number] {
   const rows = end - start;
   const page = out.page(4 + maxDefinitionLevelBytes(rows) + valueBytes);
   const levelsEnd = writeDefinitionLevels(col.validity, col.bitOffset + start, rows, page, 4);
   new DataView(page.buffer, page.byteOffset, 4).setInt32(0, levelsEnd - 4, true);
   const size = values(page, levelsEnd);
-  return out.addPage(size, (compressed) => pageHeader(PAGE.DATA, size, compressed, rows, encoding));
+  const used = typeof encoding === 'number' ? encoding : encoding();
+  return out.addPage(size, (compressed) => pageHeader(PAGE.DATA, size, compressed, rows, used));
 }
 
 /** Row ranges of a chunk's data pages: about PAGE_BYTES of values each. */
@@ -163,18 +166,18 @@ export function writeColumnChunk(out: ChunkOutput, col: ColumnView, kind: ValueK
   const mm = emptyMinMax();
   let uncompressed = 0;
   let compressed = 0;
-  let pages = 0;
+  const pages = new Map<number, number>();
   for (const [start, end] of pageRanges(col, kind)) {
-    const [u, c] = writePlainPage(out, col, kind, start, end, mm);
+    const [u, c, encoding] = writeValuesPage(out, col, kind, start, end, mm);
     uncompressed += u;
     compressed += c;
-    pages++;
+    pages.set(encoding, (pages.get(encoding) ?? 0) + 1);
   }
   const nullCount = col.length - countValid(col, 0, col.length);
   const stats = kind !== 'bytes';
   const statKind = kind === 'bytes' ? 'i32' : kind;
   return {
-    encodings: [ENCODING.PLAIN, ENCODING.RLE],
+    encodings: [...new Set([...pages.keys(), ENCODING.RLE])].sort((a, b) => a - b),
     numValues: col.length,
     uncompressed,
     compressed,
@@ -183,21 +186,38 @@ export function writeColumnChunk(out: ChunkOutput, col: ColumnView, kind: ValueK
     nullCount: stats ? nullCount : null,
     min: stats && mm.seen ? statisticBytes(statKind, mm, 'min') : null,
     max: stats && mm.seen ? statisticBytes(statKind, mm, 'max') : null,
-    pageStats: [[PAGE.DATA, ENCODING.PLAIN, pages]],
+    pageStats: [...pages].map(([encoding, count]) => [PAGE.DATA, encoding, count]),
   };
 }
 
-function writePlainPage(out: ChunkOutput, col: ColumnView, kind: ValueKind, start: number, end: number, mm: MinMax): [number, number] {
+/**
+ * One data page of rows start..end-1: 64-bit integers DELTA_BINARY_PACKED when their steps are
+ * small (else PLAIN), strings DELTA_LENGTH_BYTE_ARRAY, the rest PLAIN. Returns its sizes and encoding.
+ */
+function writeValuesPage(out: ChunkOutput, col: ColumnView, kind: ValueKind, start: number, end: number, mm: MinMax): [number, number, number] {
   const rows = end - start;
+  const plain = (sizes: [number, number]): [number, number, number] => [sizes[0], sizes[1], ENCODING.PLAIN];
   switch (kind) {
-    case 'i64': return writeDataPage(out, col, start, end, 8 * rows, ENCODING.PLAIN, (p, at) => writePlainInt64(col, start, end, p, at, mm));
-    case 'f64': return writeDataPage(out, col, start, end, 8 * rows, ENCODING.PLAIN, (p, at) => writePlainDouble(col, start, end, p, at, mm));
-    case 'i32': return writeDataPage(out, col, start, end, 4 * rows, ENCODING.PLAIN, (p, at) => writePlainInt32(col, start, end, p, at, mm));
-    case 'bool': return writeDataPage(out, col, start, end, Math.ceil(rows / 8), ENCODING.PLAIN, (p, at) => writePlainBoolean(col, start, end, p, at, mm));
+    case 'i64': {
+      let encoding: number = ENCODING.DELTA_BINARY_PACKED;
+      const sizes = writeDataPage(out, col, start, end, Math.max(8 * rows, maxDeltaInt64Bytes(rows)), () => encoding, (p, at) => {
+        const delta = writeDeltaInt64(col, start, end, p, at, mm);
+        if (delta >= 0) return delta;
+        encoding = ENCODING.PLAIN;
+        return writePlainInt64(col, start, end, p, at, mm);
+      });
+      return [sizes[0], sizes[1], encoding];
+    }
+    case 'f64': return plain(writeDataPage(out, col, start, end, 8 * rows, ENCODING.PLAIN, (p, at) => writePlainDouble(col, start, end, p, at, mm)));
+    case 'i32': return plain(writeDataPage(out, col, start, end, 4 * rows, ENCODING.PLAIN, (p, at) => writePlainInt32(col, start, end, p, at, mm)));
+    case 'bool': return plain(writeDataPage(out, col, start, end, Math.ceil(rows / 8), ENCODING.PLAIN, (p, at) => writePlainBoolean(col, start, end, p, at, mm)));
     case 'bytes': {
-      const offsets = col.offsets as Int32Array;
-      const valueBytes = offsets[end] - offsets[start] + 4 * rows;
-      return writeDataPage(out, col, start, end, valueBytes, ENCODING.PLAIN, (p, at) => writePlainByteArray(col, start, end, p, at));
+      if (countValid(col, start, end) === 0) {
+        return plain(writeDataPage(out, col, start, end, 0, ENCODING.PLAIN, (_p, at) => at));
+      }
+      const sizes = writeDataPage(out, col, start, end, maxDeltaLengthBytes(col, start, end), ENCODING.DELTA_LENGTH_BYTE_ARRAY,
+        (p, at) => writeDeltaLengthByteArray(col, start, end, p, at));
+      return [sizes[0], sizes[1], ENCODING.DELTA_LENGTH_BYTE_ARRAY];
     }
   }
 }

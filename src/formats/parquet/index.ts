@@ -1,10 +1,10 @@
-import { ChunkDispatcher } from '../../parallel/chunks.js';
 import { schemaOfTable } from '../../table/arrow-types.js';
 import type { Table } from '../../table/types.js';
 import { parquetFormat } from './format.js';
 import type { ByteSink, EncoderContext, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
 import { kernelSupports } from './codecs.js';
 import { ParquetFileEncoder, type ParquetPlan } from './file-encoder.js';
+import { RowGroupRunner } from './group-runner.js';
 import { KernelParquetFileEncoder, type KernelParquetPlan } from './kernel-encoder.js';
 import type { ParquetKernelSpec } from './kernel.js';
 import { ParallelParquetFileEncoder } from './parallel-encoder.js';
@@ -30,8 +30,8 @@ function usesKernel(options: ResolvedParquetOptions, threads: number): boolean {
 
 /**
  * Apache Parquet. With EncoderContext.workers > 1 and a codec it supports, the hand-written
- * writer: row groups encoded as chunks of the parallel machinery (kernel.ts, kernel-encoder.ts),
- * on this thread for the first rows and in the pool after. Otherwise parquet-wasm (arrow-rs
+ * writer: row groups encoded by the parquet kernel of the parallel machinery (kernel.ts,
+ * group-runner.ts, kernel-encoder.ts), on this thread for the first rows and in the pool after. Otherwise parquet-wasm (arrow-rs
  * compiled to wasm) in a worker thread, streamed row group by row group, or with workers > 1
  * (zstd) several parquet-wasm workers whose row groups are stitched (parallel-encoder.ts).
  * Every part is a complete file with the same schema; the splitting sink rolls to the next
@@ -51,18 +51,16 @@ export const parquetEncoder: FormatEncoder<ParquetOptions> = {
       const names = table.variables.map((v) => v.name);
       const spec: ParquetKernelSpec = { names, types, compression: resolved.compression };
       const plan: KernelParquetPlan = {
-        schema,
-        types,
         rowGroupSize: resolved.rowGroupSize,
         footer: { names, types, compression: resolved.compression, arrowSchemaMessage: schemaMessageOf(schemaIPC) },
+        // One runner per export; with one thread its groups are encoded here (no pool).
+        runner: new RowGroupRunner(spec, types, Math.max(1, threads)),
+        signal: context?.signal,
       };
-      // One dispatcher per export; with one thread its chunks run here (no pool).
-      const dispatcher = new ChunkDispatcher({ kernel: 'parquet', spec, types, format: 'parquet', chunkRows: resolved.rowGroupSize },
-        Math.max(1, threads), context?.signal);
       return {
         renames: [],
         warnings: [],
-        beginFile: async (sink: ByteSink): Promise<FileEncoder> => new KernelParquetFileEncoder(plan, dispatcher, sink),
+        beginFile: async (sink: ByteSink): Promise<FileEncoder> => new KernelParquetFileEncoder(plan, sink),
       };
     }
     const plan: ParquetPlan = {

@@ -1,40 +1,48 @@
-import type { RecordBatch, Schema } from 'apache-arrow';
-import type { ChunkDispatcher } from '../../parallel/chunks.js';
-import { ChunkedFileEncoder, type ChunkedFileHooks } from '../../parallel/file-encoder.js';
+import type { RecordBatch } from 'apache-arrow';
+import { ExportError } from '../../errors.js';
 import type { ChunkResult } from '../../parallel/kernel.js';
-import type { VariableType } from '../../table/types.js';
 import type { ByteSink, FileEncoder, Patch } from '../protocol.js';
 import { fileFooter, fileHead, type FooterPlan, type PlacedRowGroup } from './footer.js';
+import type { RowGroupRunner } from './group-runner.js';
 import type { RowGroupInfo } from './kernel.js';
-import { concatBatches } from './row-group-batch.js';
 import { MAX_ROW_GROUP_BYTES } from './writer-config.js';
 
 /** What every file of an export written by the hand-written writer shares. */
 export interface KernelParquetPlan {
-  schema: Schema;
-  types: readonly VariableType[];
   rowGroupSize: number;
   footer: FooterPlan;
+  runner: RowGroupRunner;
+  signal?: AbortSignal;
+}
+
+interface Pending {
+  result: Promise<ChunkResult>;
+  rows: number;
 }
 
 /**
  * One Parquet file from the hand-written writer (kernel.ts): batches are gathered into row
- * groups of rowGroupSize rows (fewer at 64 MiB), each group is one chunk of the export's
- * ChunkDispatcher — encoded on this thread or in the pool, consumed in order — and placed
- * here, where its offsets become absolute; the footer is written at the end.
+ * groups of rowGroupSize rows (fewer at 64 MiB); each group is encoded by the export's
+ * RowGroupRunner (here or in the pool), at most runner.inFlight at once, and the groups are
+ * written strictly in order — the writer's backpressure reaches the source through that —
+ * where their offsets become absolute; the footer is written at the end.
  */
 export class KernelParquetFileEncoder implements FileEncoder {
-  private readonly chunks: ChunkedFileEncoder;
   private pieces: RecordBatch[] = [];
   private pieceRows = 0;
   private pieceBytes = 0;
   private groupFirstRow = 0;
+  private readonly queue: Pending[] = [];
+  private queuedRows = 0;
+  private readonly controller = new AbortController();
+  private failure: Error | null = null;
+  private position = 0;
+  private readonly groups: PlacedRowGroup[] = [];
 
-  constructor(private readonly plan: KernelParquetPlan, dispatcher: ChunkDispatcher, sink: ByteSink) {
-    this.chunks = new ChunkedFileEncoder(dispatcher, sink, new RowGroupWriter(plan.footer, sink));
-  }
+  constructor(private readonly plan: KernelParquetPlan, private readonly sink: ByteSink) {}
 
   async writeBatch(batch: RecordBatch, firstRow: number): Promise<void> {
+    this.checkUsable();
     const groupRows = this.plan.rowGroupSize;
     for (let at = 0; at < batch.numRows;) {
       const take = Math.min(groupRows - this.pieceRows, batch.numRows - at);
@@ -44,65 +52,96 @@ export class KernelParquetFileEncoder implements FileEncoder {
       this.pieceRows += take;
       this.pieceBytes += estimateBytes(piece);
       at += take;
-      if (this.pieceRows >= groupRows || this.pieceBytes >= MAX_ROW_GROUP_BYTES) await this.flushGroup();
+      if (this.pieceRows >= groupRows || this.pieceBytes >= MAX_ROW_GROUP_BYTES) await this.submitGroup();
     }
   }
 
-  private async flushGroup(): Promise<void> {
+  /** Sends the gathered group to be encoded, once fewer than inFlight groups are out. */
+  private async submitGroup(): Promise<void> {
     if (this.pieceRows === 0) return;
-    const group = concatBatches(this.plan.schema, this.plan.types, this.pieces);
-    const firstRow = this.groupFirstRow;
+    const runner = this.plan.runner;
+    while (this.queue.length >= runner.inFlight) await this.writeOldest();
+    this.checkUsable();
+    const inline = runner.nextRunsInline();
+    const result = runner.encode(this.pieces, this.pieceRows, this.groupFirstRow, this.controller.signal);
+    result.catch(() => undefined); // observed in order by writeOldest
+    this.queue.push({ result, rows: this.pieceRows });
+    this.queuedRows += this.pieceRows;
     this.pieces = [];
     this.pieceRows = 0;
     this.pieceBytes = 0;
-    await this.chunks.writeBatch(group, firstRow);
+    // A group encoded here is written at once: its packing buffer serves the next.
+    if (inline) await this.drain();
   }
 
   /** The group being gathered and the groups being encoded. */
   bufferedRows(): number {
-    return this.pieceRows + this.chunks.bufferedRows();
+    return this.pieceRows + this.queuedRows;
+  }
+
+  /** Writes out every group sent to be encoded (not the one being gathered). */
+  async drain(): Promise<void> {
+    while (this.queue.length > 0) await this.writeOldest();
   }
 
   async endFile(): Promise<Patch[]> {
-    await this.flushGroup();
-    return this.chunks.endFile();
+    this.checkUsable();
+    await this.submitGroup();
+    await this.drain();
+    await this.begin();
+    await this.write(fileFooter(this.plan.footer, this.groups));
+    return [];
   }
 
-  async abort(reason: Error): Promise<void> {
+  /** Drops the groups in flight (their threads finish them; the results are ignored). */
+  abort(reason: Error): void {
+    this.failure ??= reason;
+    this.controller.abort(reason);
+    this.queue.length = 0;
+    this.queuedRows = 0;
     this.pieces = [];
     this.pieceRows = 0;
-    await this.chunks.abort(reason);
-  }
-}
-
-/** The hooks that place each encoded row group in the file and end it with the footer. */
-class RowGroupWriter implements ChunkedFileHooks {
-  private position = 0;
-  private readonly groups: PlacedRowGroup[] = [];
-
-  constructor(private readonly footer: FooterPlan, private readonly sink: ByteSink) {}
-
-  private async begin(): Promise<void> {
-    if (this.position > 0) return;
-    const head = fileHead();
-    await this.sink.write(head);
-    this.position = head.length;
   }
 
-  async consume(result: ChunkResult): Promise<void> {
+  private async writeOldest(): Promise<void> {
+    const head = this.queue[0];
+    let result: ChunkResult;
+    try {
+      result = await head.result;
+    } catch (err) {
+      this.abort(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    }
+    this.checkUsable();
+    this.queue.shift();
+    this.queuedRows -= head.rows;
     await this.begin();
     const info = result.info as RowGroupInfo;
     this.groups.push({ rows: info.rows, position: this.position, columns: info.columns });
-    for (const bytes of result.bytes) {
-      await this.sink.write(bytes);
-      this.position += bytes.length;
-    }
+    for (const bytes of result.bytes) await this.write(bytes);
   }
 
-  async end(): Promise<Patch[]> {
-    await this.begin();
-    await this.sink.write(fileFooter(this.footer, this.groups));
-    return [];
+  private async begin(): Promise<void> {
+    if (this.position === 0) await this.write(fileHead());
+  }
+
+  private async write(bytes: Uint8Array): Promise<void> {
+    try {
+      await this.sink.write(bytes);
+    } catch (err) {
+      this.abort(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    }
+    this.position += bytes.length;
+  }
+
+  private checkUsable(): void {
+    if (this.failure) throw this.failure;
+    const signal = this.plan.signal;
+    if (signal?.aborted) {
+      const reason: unknown = signal.reason;
+      throw reason instanceof Error ? reason : new ExportError('CANCELLED', 'the export was cancelled', { format: 'parquet' });
+    }
   }
 }
 

@@ -33,7 +33,7 @@ let scratch = new Int32Array(1 << 16);
  * itself when it has no nulls, else compacted into the scratch. Copied as halves: never
  * through a BigInt (slow) or a double (a NaN pattern could change).
  */
-function compact8(col: ColumnView, start: number, end: number): { words: Int32Array; from: number; count: number } {
+export function compact8(col: ColumnView, start: number, end: number): { words: Int32Array; from: number; count: number } {
   const src = col.values as BigInt64Array | Float64Array;
   const words = new Int32Array(src.buffer, src.byteOffset, src.length * 2);
   const validity = col.validity;
@@ -57,6 +57,12 @@ function copyWords(words: Int32Array, from: number, count: number, out: Uint8Arr
 /** 64-bit integers (int64, timestamps, times) of rows start..end-1, 8 bytes little-endian each, at out[pos]; returns the position after them. */
 export function writePlainInt64(col: ColumnView, start: number, end: number, out: Uint8Array, pos: number, mm: MinMax): number {
   const { words, from, count } = compact8(col, start, end);
+  minMaxInt64(words, from, count, mm);
+  return copyWords(words, from, count, out, pos);
+}
+
+/** Adds `count` 64-bit values (32-bit halves from words[from]) to the min and max. */
+export function minMaxInt64(words: Int32Array, from: number, count: number, mm: MinMax): void {
   let minLo = mm.minLo; let minHi = mm.minHi; let maxLo = mm.maxLo; let maxHi = mm.maxHi; let seen = mm.seen;
   const stop = from + 2 * count;
   for (let w = from; w < stop; w += 2) {
@@ -70,7 +76,6 @@ export function writePlainInt64(col: ColumnView, start: number, end: number, out
     }
   }
   mm.minLo = minLo; mm.minHi = minHi; mm.maxLo = maxLo; mm.maxHi = maxHi; mm.seen = seen;
-  return copyWords(words, from, count, out, pos);
 }
 
 /** Doubles of rows start..end-1, bit for bit; min and max leave NaN out (parquet-format: NaN is not ordered). */
@@ -125,30 +130,6 @@ export function writePlainBoolean(col: ColumnView, start: number, end: number, o
     mm.seen = true;
     mm.minLo = anyFalse ? 0 : 1;
     mm.maxLo = anyTrue ? 1 : 0;
-  }
-  return pos;
-}
-
-/** UTF-8 strings of rows start..end-1, each as a 4-byte little-endian length and its bytes. */
-export function writePlainByteArray(col: ColumnView, start: number, end: number, out: Uint8Array, pos: number): number {
-  const bytes = col.values as Uint8Array;
-  const offsets = col.offsets as Int32Array;
-  const validity = col.validity;
-  for (let i = start; i < end; i++) {
-    if (validity !== null && !isValidAt(validity, col.bitOffset + i)) continue;
-    const from = offsets[i];
-    const length = offsets[i + 1] - from;
-    out[pos] = length & 0xff;
-    out[pos + 1] = (length >>> 8) & 0xff;
-    out[pos + 2] = (length >>> 16) & 0xff;
-    out[pos + 3] = length >>> 24;
-    pos += 4;
-    if (length < 32) {
-      for (let b = 0; b < length; b++) out[pos + b] = bytes[from + b];
-    } else {
-      out.set(bytes.subarray(from, from + length), pos);
-    }
-    pos += length;
   }
   return pos;
 }
