@@ -23,13 +23,25 @@ export interface StringDictionary {
   plainBytes: number;
 }
 
+/**
+ * Indices of the dictionary being built, kept from one column chunk to the next (a thread
+ * encodes one chunk at a time and each is written out before the next is built): a row
+ * group's worth per column made and dropped otherwise, which a worker's collector let pile up.
+ */
+let indexScratch = new Int32Array(1 << 16);
+
+function indexBuffer(n: number): Int32Array {
+  if (indexScratch.length < n) indexScratch = new Int32Array(n);
+  return indexScratch;
+}
+
 /** The dictionary of rows 0..col.length-1 of a string column, or null when it does not pay. */
 export function buildStringDictionary(col: ColumnView): StringDictionary | null {
   const bytes = col.values as Uint8Array;
   const offsets = col.offsets as Int32Array;
   const validity = col.validity;
   const n = col.length;
-  const indices = new Int32Array(n);
+  const indices = indexBuffer(n);
   let capacity = 1024;
   let starts = new Int32Array(capacity);
   let lengths = new Int32Array(capacity);
@@ -133,7 +145,7 @@ export function buildInt64Dictionary(col: ColumnView): Int64Dictionary | null {
   const words = new Int32Array(src.buffer, src.byteOffset, src.length * 2);
   const validity = col.validity;
   const n = col.length;
-  const indices = new Int32Array(n);
+  const indices = indexBuffer(n);
   let capacity = 1024;
   let lo = new Int32Array(capacity);
   let hi = new Int32Array(capacity);
