@@ -109,7 +109,10 @@ function countValid(col: ColumnView, start: number, end: number): number {
   let bit = col.bitOffset + start;
   const stop = col.bitOffset + end;
   while (bit < stop && (bit & 7) !== 0) { n += (v[bit >> 3] >> (bit & 7)) & 1; bit++; }
-  while (bit + 8 <= stop) { n += POPCOUNT[v[bit >> 3]]; bit += 8; }
+  const byte = bit >> 3;
+  const whole = (stop - bit) >> 3;
+  for (let k = 0; k < whole; k++) n += POPCOUNT[v[byte + k]];
+  bit += whole << 3;
   while (bit < stop) { n += (v[bit >> 3] >> (bit & 7)) & 1; bit++; }
   return n;
 }
@@ -134,13 +137,21 @@ function pageRanges(col: ColumnView, kind: ValueKind): [number, number][] {
   const n = col.length;
   const ranges: [number, number][] = [];
   if (kind === 'bytes') {
+    // Each page ends at the last row that keeps it within PAGE_BYTES (found by halving: the
+    // bytes of rows start..i grow with i), at least one row a page.
     const offsets = col.offsets as Int32Array;
+    const bytesOf = (start: number, end: number): number => offsets[end] - offsets[start] + 4 * (end - start);
     let start = 0;
-    for (let i = 0; i < n; i++) {
-      if (i > start && offsets[i + 1] - offsets[start] + 4 * (i + 1 - start) > PAGE_BYTES) {
-        ranges.push([start, i]);
-        start = i;
+    while (bytesOf(start, n) > PAGE_BYTES) {
+      let lo = start + 1;
+      let hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (bytesOf(start, mid) <= PAGE_BYTES) lo = mid;
+        else hi = mid - 1;
       }
+      ranges.push([start, lo]);
+      start = lo;
     }
     ranges.push([start, n]);
     return ranges;
