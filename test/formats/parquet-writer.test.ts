@@ -21,6 +21,7 @@ import { columnData, defineFixture, type SourceValue } from '../fixtures/build.j
 import { largeRandom } from '../fixtures/large-random.js';
 import { allTypes, emptyTable, mediumRandom, schemaTypes, type Fixture } from '../fixtures/tables.js';
 import { VENV_PYTHON, expectSameValues, readBack, type ReadBack } from '../helpers/readers.js';
+import { expectSameWithOneWorker } from '../helpers/workers.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -174,6 +175,15 @@ describe('hand-written parquet writer: values', () => {
     ].join('\n'), paths[0]]);
     expect(stdout.trim().split('\n')).toEqual([`${-MAX} ${MAX} 236`, `${-MAX} ${MAX} 59`]);
   }, 60_000);
+
+  it('the same bytes with 1 and 2 workers (snappy, gzip, none), whatever thread encoded a group', async () => {
+    for (const compression of ['snappy', 'gzip', 'none'] as const) {
+      const request = { format: 'parquet' as const, out: join(root, `same-${compression}`), table: mediumRandom.table, workers: 2, parquet: { compression, rowGroupSize: 700 } };
+      const two = await exportTable(fromBatches(mediumRandom.batches), request);
+      expect(two.status, two.errorMessage ?? '').toBe('completed');
+      await expectSameWithOneWorker(() => fromBatches(mediumRandom.batches), request, two);
+    }
+  }, 120_000);
 
   it('the seeded random table with the default row groups, against parquet-wasm\'s file', async () => {
     const types = schemaTypes(largeRandom);
