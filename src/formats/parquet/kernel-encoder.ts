@@ -71,7 +71,7 @@ export class KernelParquetFileEncoder implements FileEncoder {
     this.pieceRows = 0;
     this.pieceBytes = 0;
     // A group encoded here is written at once: its packing buffer serves the next.
-    if (inline) await this.drain();
+    if (inline) await this.writeQueued();
   }
 
   /** The group being gathered and the groups being encoded. */
@@ -79,15 +79,19 @@ export class KernelParquetFileEncoder implements FileEncoder {
     return this.pieceRows + this.queuedRows;
   }
 
-  /** Writes out every group sent to be encoded (not the one being gathered). */
-  async drain(): Promise<void> {
+  /**
+   * Writes out every group sent to be encoded (not the one being gathered). Not the protocol's
+   * drain(): an encoder that holds rows by design (a row group) has none, so the splitting
+   * sink sizes a part by the rows' Arrow size until its first group is out.
+   */
+  private async writeQueued(): Promise<void> {
     while (this.queue.length > 0) await this.writeOldest();
   }
 
   async endFile(): Promise<Patch[]> {
     this.checkUsable();
     await this.submitGroup();
-    await this.drain();
+    await this.writeQueued();
     await this.begin();
     await this.write(fileFooter(this.plan.footer, this.groups));
     return [];
