@@ -70,8 +70,8 @@ export class KernelParquetFileEncoder implements FileEncoder {
     this.pieces = [];
     this.pieceRows = 0;
     this.pieceBytes = 0;
-    // A group encoded here is written at once: its packing buffer serves the next.
-    if (inline) await this.writeQueued();
+    // A group encoded here is encoded before the next is packed: its packing buffer serves the next.
+    if (inline) await result.catch(() => undefined);
   }
 
   /** The group being gathered and the groups being encoded. */
