@@ -29,7 +29,7 @@ export interface ChunkResult<Info = unknown> {
   info?: Info;
 }
 
-export type KernelName = 'csv' | 'jsonl' | 'dta' | 'sav';
+export type KernelName = 'csv' | 'jsonl' | 'dta' | 'sav' | 'parquet';
 
 /** A kernel's module, loaded on first use (in the worker as on the main thread). */
 export async function loadKernel(name: KernelName): Promise<ChunkKernel> {
@@ -38,6 +38,7 @@ export async function loadKernel(name: KernelName): Promise<ChunkKernel> {
     case 'jsonl': return (await import('../formats/jsonl/kernel.js')).jsonlKernel as ChunkKernel;
     case 'dta': return (await import('../formats/dta/kernel.js')).dtaKernel as ChunkKernel;
     case 'sav': return (await import('../formats/sav/kernel.js')).savKernel as ChunkKernel;
+    case 'parquet': return (await import('../formats/parquet/kernel.js')).parquetKernel as ChunkKernel;
   }
 }
 

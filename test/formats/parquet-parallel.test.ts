@@ -99,6 +99,9 @@ describe('Thrift compact protocol', () => {
   });
 });
 
+// The tests of the stitched parquet-wasm path that depend on how it works (its encodings, its
+// encoding pool) ask for zstd: since the hand-written writer (parquet-writer.test.ts) took
+// snappy, gzip and none, zstd is what that path writes.
 describe('parallel parquet (workers 2)', () => {
   it('several row groups, stitched: pyarrow, DuckDB and polars read the source back, schema and all', async () => {
     const [path] = await exportWith(mediumRandom, 'stitched', { workers: 2, parquet: { rowGroupSize: 600 } });
@@ -130,7 +133,7 @@ describe('parallel parquet (workers 2)', () => {
     const rows = 600;
     const fixture = defineFixture('odd_names', names.map((name, i) => ({ name, type: i % 2 === 0 ? 'string' as const : 'integer' as const })),
       Object.fromEntries(names.map((name, i) => [name, Array.from({ length: rows }, (_, r) => (i % 2 === 0 ? `v${r % 3}` : BigInt(r % 2)))])));
-    const [path] = await exportWith(fixture, 'odd-names', { workers: 2, parquet: { rowGroupSize: 250 } });
+    const [path] = await exportWith(fixture, 'odd-names', { workers: 2, parquet: { rowGroupSize: 250, compression: 'zstd' } });
     const got = await readBack('pyarrow', 'parquet', [path], schemaTypes(fixture)) as ReadBack & {
       metadata: { columns: Record<string, { encodings: string[] }> }[];
     };
@@ -155,7 +158,7 @@ describe('parallel parquet (workers 2)', () => {
 
   it('keeps at most `workers` row groups out (backpressure), counts them in bufferedRows, writes them in order', async () => {
     const sink = new MemorySink();
-    const file = await parquetEncoder.prepare(largeRandom.table, { rowGroupSize: 500 }, { workers: 2 }).beginFile(sink);
+    const file = await parquetEncoder.prepare(largeRandom.table, { rowGroupSize: 500, compression: 'zstd' }, { workers: 2 }).beginFile(sink);
     let row = 0;
     for (const batch of largeRandom.batches) {
       await file.writeBatch(batch, row);
@@ -192,13 +195,13 @@ describe('parallel parquet (workers 2)', () => {
         yield batch;
       }
     }
-    const done = await exportTable(fromBatches(slowBatches()), { format: 'parquet', out, table: largeRandom.table, workers: 2, signal: controller.signal, parquet: { rowGroupSize: 1000 } });
+    const done = await exportTable(fromBatches(slowBatches()), { format: 'parquet', out, table: largeRandom.table, workers: 2, signal: controller.signal, parquet: { rowGroupSize: 1000, compression: 'zstd' } });
     expect(done.status).toBe('cancelled');
     expect(readdirOrEmpty(out)).toEqual([]);
     const deadline = Date.now() + 1000;
     while (parquetEncodePool().busy > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(parquetEncodePool().busy).toBe(0);
-    await exportWith(mediumRandom, 'after-cancel', { workers: 2, parquet: { rowGroupSize: 1000 } });
+    await exportWith(mediumRandom, 'after-cancel', { workers: 2, parquet: { rowGroupSize: 1000, compression: 'zstd' } });
   }, 120_000);
 
   it('a worker that dies fails the export with a parquet error; the next export starts new workers', async () => {
@@ -216,12 +219,12 @@ describe('parallel parquet (workers 2)', () => {
       }
     }
     const out = join(root, 'crashed');
-    const done = await exportTable(fromBatches(batches()), { format: 'parquet', out, table: largeRandom.table, workers: 2, parquet: { rowGroupSize: 1000 } });
+    const done = await exportTable(fromBatches(batches()), { format: 'parquet', out, table: largeRandom.table, workers: 2, parquet: { rowGroupSize: 1000, compression: 'zstd' } });
     expect(killed).toBe(true);
     expect(done.status).toBe('failed');
     expect(done.errorMessage).toMatch(/^parquet.*the Parquet worker exited/);
     expect(readdirOrEmpty(out)).toEqual([]);
-    const [path] = await exportWith(mediumRandom, 'after-crash', { workers: 2, parquet: { rowGroupSize: 1000 } });
+    const [path] = await exportWith(mediumRandom, 'after-crash', { workers: 2, parquet: { rowGroupSize: 1000, compression: 'zstd' } });
     expectSameValues(await readBack('pyarrow', 'parquet', [path], schemaTypes(mediumRandom)), mediumRandom);
   }, 120_000);
 });

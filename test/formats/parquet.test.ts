@@ -87,7 +87,9 @@ describe('parquet options', () => {
 
 describe('parquet file encoder', () => {
   it('streams: a batch\'s row groups reach the sink when the next batch is handed over, the footer at the end', async () => {
-    const prepared = parquetEncoder.prepare(mediumRandom.table, { rowGroupSize: 100 });
+    // zstd: parquet-wasm's worker, whose one batch in flight this is about (the hand-written
+    // writer, which has snappy, gzip and none, writes a group's bytes as soon as it is encoded).
+    const prepared = parquetEncoder.prepare(mediumRandom.table, { rowGroupSize: 100, compression: 'zstd' });
     const sink = new RecordingSink();
     const file = await prepared.beginFile(sink);
     const [first, second, third] = makeBatches(mediumRandom.table.variables, mediumRandom.values, [1000, 1000, 3000]);
@@ -182,8 +184,9 @@ describe('column names', () => {
       Object.fromEntries(names.map((name, i) => [name, Array.from({ length: rows }, (_, r) => (i % 2 === 0 ? `v${r % 3}` : BigInt(r % 2)))])));
     // Every column is repetitive, so each gets a dictionary: arrow-rs must find them by name.
     expect(chooseDictionaryColumns(fixture.table, fixture.batches[0])).toEqual(names);
-    // workers 1: the one-thread path's choice (the parallel path's is in parquet-parallel.test.ts).
-    const exp = await exportTable(fromBatches(fixture.batches), { format: 'parquet', out: join(root, 'odd-names'), table: fixture.table, workers: 1 });
+    // workers 1 and zstd: parquet-wasm's one-thread path and its choice (the stitched path's is in
+    // parquet-parallel.test.ts, the hand-written writer's in parquet-writer.test.ts).
+    const exp = await exportTable(fromBatches(fixture.batches), { format: 'parquet', out: join(root, 'odd-names'), table: fixture.table, workers: 1, parquet: { compression: 'zstd' } });
     expect(exp.status, exp.errorMessage ?? '').toBe('completed');
     const got = await readBack('pyarrow', 'parquet', [exp.files[0].path as string], schemaTypes(fixture)) as ReadBack & {
       metadata: { columns: Record<string, { encodings: string[] }> }[];
