@@ -129,7 +129,8 @@ export class DistributedExporter extends EventEmitter {
         opts: { jobId: `${spec.id}-${shard.index}`, ignoreDependencyOnFailure: true, removeOnComplete: KEEP_JOBS, removeOnFail: KEEP_JOBS },
       })),
     });
-    return (await this.get(spec.id)) as Export;
+    // As created, whatever a worker has done since: every export is created `queued`.
+    return toExport({ spec, status: 'queued', errorMessage: null, errorCode: null, rowsDone: 0, size: null, fileCount: null, files: [] });
   }
 
   /** The export as Redis holds it now, or undefined for an unknown id. */
