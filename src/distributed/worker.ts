@@ -62,10 +62,11 @@ export async function startWorker(options: WorkerOptions): Promise<ExportWorker>
     for (const controller of ctx.running.get(id) ?? []) controller.abort(new ShardStopped('the export was cancelled or failed'));
   });
 
+  // Options left out keep BullMQ's defaults (an `undefined` would replace them).
   const common = {
-    connection: client, prefix,
-    lockDuration: options.lockDuration, stalledInterval: options.stalledInterval,
-    maxStalledCount: options.maxStalledCount ?? 2,
+    connection: client, prefix, maxStalledCount: options.maxStalledCount ?? 2,
+    ...(options.lockDuration !== undefined ? { lockDuration: options.lockDuration } : {}),
+    ...(options.stalledInterval !== undefined ? { stalledInterval: options.stalledInterval } : {}),
   };
   const shards = new Worker<ShardJobData, ShardResult>(SHARD_QUEUE,
     // Three parameters: BullMQ gives a job an AbortSignal only when the processor declares it.
