@@ -56,7 +56,7 @@ try {
       const exp = await exporter.done(created.id);
       const wall = (performance.now() - t0) / 1000;
       const job = await finalize.getJob(created.id);
-      const fin = job?.finishedOn && job.processedOn ? (job.finishedOn - job.processedOn) / 1000 : NaN;
+      const fin = (job?.returnvalue?.ms ?? NaN) / 1000;
       if (exp.status !== 'completed') throw new Error(`${format}: ${exp.status}: ${exp.errorMessage}`);
       const total = FILES * PER_FILE;
       rows.push(`| ${n} | ${format} | ${wall.toFixed(1)} s | ${Math.round(total / wall).toLocaleString('en-US')} | ${(exp.size / 1e6).toFixed(0)} MB in ${exp.fileCount} | ${fin.toFixed(2)} s | ${load.toFixed(1)} |`);

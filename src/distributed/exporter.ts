@@ -7,7 +7,7 @@ import { ExportError } from '../errors.js';
 import { Export } from '../export/export.js';
 import { formatInfo, resolveFormat, type FormatOptions } from '../formats/registry.js';
 import { checkMaxFileSize } from '../sinks/limits.js';
-import { nameOfFile } from '../sources/random-access.js';
+import { nameOfFile, type RandomAccessReader } from '../sources/random-access.js';
 import { openStore } from '../store/open.js';
 import { isS3Url, parseS3Url } from '../store/s3-location.js';
 import { tableFromSchema } from '../table/arrow-types.js';
@@ -41,7 +41,7 @@ export interface DistributedExporterOptions extends ConnectionOptions {
 
 interface Connected {
   client: Redis;
-  subscriber: Redis;
+  subscriber: Redis | null;
   flows: FlowProducer;
   state: StateStore;
 }
@@ -57,8 +57,8 @@ const KEEP_JOBS = { age: 24 * 3600 };
  *
  * The table is a location every worker reaches: a Parquet or Arrow IPC file, or a directory (a
  * prefix) of such files read as one table in name order, as a path (of a directory every worker
- * mounts) or `s3://bucket/key`. Emits 'status' (json) and 'progress' (json) as workers change
- * exports, for as long as it is open.
+ * mounts) or `s3://bucket/key`. Emits 'status' (the Export) as workers change exports' status,
+ * once a 'status' listener is added and for as long as it is open.
  */
 export class DistributedExporter extends EventEmitter {
   private connecting: Promise<Connected> | null = null;
@@ -67,24 +67,35 @@ export class DistributedExporter extends EventEmitter {
   constructor(private readonly options: DistributedExporterOptions) {
     super();
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.on('newListener', (event: string) => { if (event === 'status') void this.listenForEvents(); });
   }
 
   private connected(): Promise<Connected> {
     return this.connecting ??= (async () => {
       const { FlowProducer } = loadBullmq();
-      const client = connect(this.options.redis);
-      const subscriber = connect(this.options.redis);
+      // A producer fails a command after a few retries rather than waiting for Redis forever.
+      const client = connect(this.options.redis, { maxRetriesPerRequest: 3 });
       const state = new StateStore(client, this.prefix);
-      await subscriber.subscribe(state.eventsChannel);
+      return { client, subscriber: null, flows: new FlowProducer({ connection: client, prefix: this.prefix }), state };
+    })();
+  }
+
+  /** Events are relayed only once someone listens: an API process that only answers requests does not take every change. */
+  private subscribing: Promise<void> | null = null;
+  private listenForEvents(): Promise<void> {
+    return this.subscribing ??= (async () => {
+      const conn = await this.connected();
+      const subscriber = connect(this.options.redis);
+      conn.subscriber = subscriber;
+      await subscriber.subscribe(conn.state.eventsChannel);
       subscriber.on('message', (_channel: string, text: string) => void this.relay(text));
-      return { client, subscriber, flows: new FlowProducer({ connection: client, prefix: this.prefix }), state };
     })();
   }
 
   private async relay(text: string): Promise<void> {
     const { id } = JSON.parse(text) as { id: string };
     const exp = await this.get(id).catch(() => undefined);
-    if (exp) this.emit('status', exp.toJSON());
+    if (exp) this.emit('status', exp);
   }
 
   /**
@@ -157,6 +168,30 @@ export class DistributedExporter extends EventEmitter {
     return this.get(id);
   }
 
+  /**
+   * A completed export's file (by its name) read by ranges from the store it was written to,
+   * or null when the export or file is unknown. The caller closes it.
+   */
+  async openFile(id: string, name: string): Promise<RandomAccessReader | null> {
+    const { state } = await this.connected();
+    const found = await state.read(id);
+    if (!found || !found.files.some((f) => f.name === name)) return null;
+    return openStore(found.spec.out).openRead(name).open();
+  }
+
+  /**
+   * Drops a finished export's record from Redis (its files stay where they are): 'missing' for
+   * an unknown id, 'unfinished' (nothing done) while it is queued or running.
+   */
+  async forget(id: string): Promise<'missing' | 'unfinished' | 'forgotten'> {
+    const { state } = await this.connected();
+    const status = await state.status(id);
+    if (status === null) return 'missing';
+    if (!isFinal(status)) return 'unfinished';
+    await state.remove(id);
+    return 'forgotten';
+  }
+
   /** Resolves once the export has ended (polled, so no event can be missed), or rejects after `timeoutMs`. */
   async done(id: string, timeoutMs = Infinity): Promise<Export> {
     const until = Date.now() + timeoutMs;
@@ -173,7 +208,7 @@ export class DistributedExporter extends EventEmitter {
     if (!this.connecting) return;
     const { client, subscriber, flows } = await this.connecting;
     await flows.close();
-    await subscriber.quit().catch(() => undefined);
+    await subscriber?.quit().catch(() => undefined);
     await client.quit().catch(() => undefined);
   }
 }

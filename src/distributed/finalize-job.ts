@@ -30,10 +30,16 @@ export interface ShardOutcomes {
  * and completes the export, or — the export failed or was cancelled — removes every temporary.
  * Either way the `_temporary/<id>/` prefix is gone afterwards.
  */
-export async function runFinalize(ctx: JobContext, data: FinalizeJobData, outcomes: ShardOutcomes): Promise<{ status: string }> {
+export async function runFinalize(ctx: JobContext, data: FinalizeJobData, outcomes: ShardOutcomes): Promise<{ status: string; ms: number }> {
+  const started = performance.now();
+  const status = await finalize(ctx, data, outcomes);
+  return { status, ms: Math.round(performance.now() - started) };
+}
+
+async function finalize(ctx: JobContext, data: FinalizeJobData, outcomes: ShardOutcomes): Promise<string> {
   const { exportId } = data;
   const state = await ctx.state.read(exportId);
-  if (!state) return { status: 'gone' };
+  if (!state) return 'gone';
   const out = ctx.storeAt(state.spec.out);
   const temp = tempPrefixOf(exportId);
   try {
@@ -42,12 +48,12 @@ export async function runFinalize(ctx: JobContext, data: FinalizeJobData, outcom
       await ctx.state.fail(exportId, `a shard of the export failed: ${outcomes.failures[0]}`, 'INTERNAL');
     }
     if (outcomes.failures.length > 0 || state.status !== 'running' && state.status !== 'queued') {
-      return { status: (await ctx.state.status(exportId)) ?? 'gone' };
+      return (await ctx.state.status(exportId)) ?? 'gone';
     }
     const results = outcomes.results.filter((r) => !r.skipped).sort((a, b) => a.index - b.index);
     if (results.length !== state.spec.shardCount || results.some((r, i) => r.index !== i)) {
       await ctx.state.fail(exportId, `${results.length} of the export's ${state.spec.shardCount} shards reported their files`, 'INTERNAL');
-      return { status: 'failed' };
+      return 'failed';
     }
     let files: ExportedFile[];
     try {
@@ -61,7 +67,7 @@ export async function runFinalize(ctx: JobContext, data: FinalizeJobData, outcom
       // Cancelled while its files were being published: they go.
       await out.delete(files.map((f) => f.name)).catch(() => undefined);
     }
-    return { status: (await ctx.state.status(exportId)) ?? 'gone' };
+    return (await ctx.state.status(exportId)) ?? 'gone';
   } finally {
     await out.deletePrefix(temp).catch(() => undefined);
   }

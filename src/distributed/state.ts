@@ -117,6 +117,11 @@ export class StateStore {
     };
   }
 
+  /** Forgets the export (its record and rows). */
+  async remove(id: string): Promise<void> {
+    await this.redis.multi().del(this.key(id), `${this.key(id)}:rows`).zrem(`${this.prefix}:exports`, id).exec();
+  }
+
   async status(id: string): Promise<string | null> {
     return this.redis.hget(this.key(id), 'status');
   }

@@ -8,6 +8,9 @@ import { MIN_MAX_FILE_SIZE } from '../sinks/limits.js';
 import { sweepTempFiles } from '../temp-files.js';
 import type { FormatOptions } from '../formats/registry.js';
 import type { BatchSource } from '../sources/types.js';
+import { DistributedExporter } from '../distributed/exporter.js';
+import { isS3Url } from '../store/s3-location.js';
+import { createDistributedRoutes } from './distributed-routes.js';
 import { createRoutes, resumeExports, type App } from './handlers.js';
 import { checkRequestOrigin, isLoopbackHost, type GuardOptions } from './guards.js';
 import { checkToken, hidePaths, HttpError, sendError } from './http-io.js';
@@ -55,6 +58,17 @@ export interface ServerOptions {
   createSource?: (file: TableFile) => BatchSource;
   /** Where the server reports what it did (restored exports, failures); silent by default. */
   log?: (line: string) => void;
+  /**
+   * The distributed mode (issue #13, docs/DISTRIBUTED.md): exports run as BullMQ jobs on
+   * `tabular-export worker` processes, their records in this Redis (`redis://host:port`), their
+   * files under `data` (a directory every worker mounts, or s3://bucket/prefix). `tables` must
+   * be a directory every worker mounts at the same path. Without it, everything runs in process.
+   */
+  redis?: string;
+  /** With `redis`: rows per shard, about (default 2,000,000). */
+  shardRows?: number;
+  /** With `redis`: the key prefix of the deployment in Redis (default `tabular-export`). */
+  redisPrefix?: string;
 }
 
 export interface ServerAddress {
@@ -117,7 +131,11 @@ export function createServer(options: ServerOptions): ExportServer {
     privatePaths: [resolve(options.tables), resolve(options.data), resolve(exporter.tempDir)],
   };
   const guard = { allowedOrigins: options.allowedOrigins ?? [], tokenless: token === null };
-  const routes = createRoutes(app);
+  const distributed = options.redis === undefined ? null
+    : new DistributedExporter({ redis: options.redis, prefix: options.redisPrefix, shardRows: options.shardRows });
+  const routes = distributed
+    ? createDistributedRoutes({ ...app, exporter: distributed, data: isS3Url(options.data) ? options.data : resolve(options.data) })
+    : createRoutes(app);
   const requestTimeout = options.requestTimeout ?? REQUEST_TIMEOUT_MS;
   // Node checks these timeouts every connectionsCheckingInterval (30 s by default): often enough here.
   const http = createHttpServer({ headersTimeout: requestTimeout / 2, requestTimeout, connectionsCheckingInterval: Math.min(1000, requestTimeout / 4) }, (req, res) => {
@@ -142,7 +160,12 @@ export function createServer(options: ServerOptions): ExportServer {
       if (!(await stat(options.tables).then((st) => st.isDirectory(), () => false))) {
         throw new ServerConfigError(`the tables directory ${options.tables} does not exist`);
       }
-      await checkWritable(options.data);
+      if (!isS3Url(options.data)) await checkWritable(options.data);
+      if (distributed) {
+        // Nothing to restore: every export lives in Redis. Checked here, so a wrong URL fails the start.
+        await distributed.ids().catch((err: unknown) => { throw new ServerConfigError(`Redis at ${options.redis} cannot be reached: ${err instanceof Error ? err.message : String(err)}`); });
+        restored ??= { restored: 0, resumed: 0, skipped: [], swept: [] };
+      }
       if (!restored) {
         const found = await store.restore();
         // What a crashed server left in the temp directory (spools, strL files), before anything new is made.
@@ -167,6 +190,7 @@ export function createServer(options: ServerOptions): ExportServer {
         if (expiry) clearInterval(expiry);
         // No new connections; idle keep-alive ones close now, those with a request under way when it ends.
         const stopped = http.listening ? new Promise<void>((done) => { http.close(() => done()); }) : Promise.resolve();
+        await distributed?.close();
         await store.freeze();
         const unfinished = store.unfinished();
         for (const exp of unfinished) exporter.cancel(exp.id, 'the server is shutting down');
