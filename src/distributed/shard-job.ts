@@ -120,6 +120,15 @@ export async function runShard(ctx: JobContext, data: ShardJobData, signal?: Abo
  * first shard writes what a file starts with (the csv header and byte order mark).
  */
 export function shardOptions(spec: ExportSpec, index: number): unknown {
-  if (spec.mode !== 'concat' || index === 0 || spec.format !== 'csv') return spec.options;
-  return { ...(spec.options as object), header: false, bom: false };
+  const options = reviveDates(spec.format, spec.options);
+  if (spec.mode !== 'concat' || index === 0 || spec.format !== 'csv') return options;
+  return { ...(options as object), header: false, bom: false };
+}
+
+/** The options' Date fields (dta `timestamp`, sav `now`) came through Redis as JSON text. */
+function reviveDates(format: string, options: unknown): unknown {
+  const field = format === 'dta' ? 'timestamp' : format === 'sav' ? 'now' : null;
+  if (field === null || typeof options !== 'object' || options === null) return options;
+  const value = (options as Record<string, unknown>)[field];
+  return typeof value === 'string' ? { ...options, [field]: new Date(value) } : options;
 }
