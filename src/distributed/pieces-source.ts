@@ -5,10 +5,12 @@ import type { BatchSource, OpenedSource } from '../sources/types.js';
 import type { ObjectStore } from '../store/types.js';
 import type { Piece } from './plan.js';
 
-/** One piece as a source: its Parquet row groups, or its whole IPC file. */
+/** One piece as a source: its Parquet row groups, its IPC record batches, or its whole IPC file. */
 export function pieceSource(store: ObjectStore, piece: Piece): BatchSource {
   const input = store.openRead(piece.key);
-  return piece.kind === 'parquet' ? fromParquet(input, { rowGroups: { start: piece.start, end: piece.end } }) : fromIPC(input);
+  const range = { start: piece.start, end: piece.end };
+  if (piece.kind === 'parquet') return fromParquet(input, { rowGroups: range });
+  return piece.kind === 'ipc' ? fromIPC(input, { batches: range }) : fromIPC(input);
 }
 
 /**

@@ -2,6 +2,8 @@ import type { Schema } from 'apache-arrow';
 import { posix } from 'node:path';
 import { ExportError } from '../errors.js';
 import { fromIPC } from '../sources/ipc.js';
+import { ipcBatchRows } from '../sources/ipc-batch-range.js';
+import { ipcLabel } from '../sources/ipc-messages.js';
 import { fromParquet } from '../sources/parquet.js';
 import type { RowGroupInfo } from '../sources/parquet-reader-loop.js';
 import type { ObjectStore } from '../store/types.js';
@@ -13,12 +15,13 @@ const PARQUET = new Set(['.parquet']);
 const IPC_FILES = new Set(['.arrow', '.feather', '.ipc']);
 
 /**
- * A stretch of one table file: row groups `start` to `end` (exclusive) of a Parquet file, or a
- * whole Arrow IPC file (`start` 0, `end` 1). Small enough to go in a job's data.
+ * A stretch of one table file: row groups `start` to `end` (exclusive) of a Parquet file,
+ * record batches `start` to `end` of an Arrow IPC file, or a whole IPC file whose batches
+ * cannot be read alone (`ipc-file`: dictionary-encoded columns). Small enough for a job's data.
  */
 export interface Piece {
   key: string;
-  kind: 'parquet' | 'ipc';
+  kind: 'parquet' | 'ipc' | 'ipc-file';
   start: number;
   end: number;
   rows: number;
@@ -58,10 +61,10 @@ export async function listTableFiles(store: ObjectStore, key: string): Promise<s
 
 /**
  * Plans a table (one or more files, read as one in the order given) as shards of about
- * `shardRows` rows: Parquet files cut at row-group boundaries, Arrow IPC files whole (record
- * batch ranges come with the IPC worker-thread reading; until then a file is one piece). A shard
- * never spans two files, so each reads one file; a row group larger than `shardRows` is a
- * shard of its own. Only footers are read. Every file must have the first one's columns.
+ * `shardRows` rows: Parquet files cut at row-group boundaries, Arrow IPC files at record batch
+ * boundaries (a file with dictionary-encoded columns whole). A shard never spans two files, so
+ * each reads one file; a unit larger than `shardRows` is a shard of its own. Only footers and
+ * batch metadata are read. Every file must have the first one's columns.
  */
 export async function planShards(store: ObjectStore, keys: readonly string[], shardRows = DEFAULT_SHARD_ROWS): Promise<TablePlan> {
   if (!(Number.isSafeInteger(shardRows) && shardRows > 0)) throw new ExportError('INVALID_OPTION', `shardRows must be a positive integer, got ${shardRows}`);
@@ -97,31 +100,41 @@ async function describeFile(store: ObjectStore, key: string, ext: string): Promi
     let groups: RowGroupInfo[] = [];
     const opened = await fromParquet(store.openRead(key), { rowGroups: { start: 0, end: 0 }, onGroups: (found) => { groups = found; } }).open();
     await opened.close();
-    return { schema: opened.schema as Schema, pieces: (shardRows) => cutRowGroups(key, groups, shardRows) };
+    return { schema: opened.schema as Schema, pieces: (shardRows) => cutUnits(key, 'parquet', groups.map((g) => g.numRows), shardRows) };
   }
   if (IPC_FILES.has(ext)) {
     const opened = await fromIPC(store.openRead(key)).open();
     await opened.close();
+    const batches = await ipcBatchRows(store.openRead(key), ipcLabel('file', key)).catch((err: unknown) => {
+      if (err instanceof ExportError && err.code === 'INVALID_OPTION') return null; // dictionaries: the file is one piece
+      throw err;
+    });
     const rows = opened.numRows ?? 0;
-    return { schema: opened.schema as Schema, pieces: () => [{ key, kind: 'ipc', start: 0, end: 1, rows }] };
+    return {
+      schema: opened.schema as Schema,
+      pieces: (shardRows) => (batches ? cutUnits(key, 'ipc', batches, shardRows) : [{ key, kind: 'ipc-file', start: 0, end: 1, rows }]),
+    };
   }
   throw new ExportError('INVALID_OPTION', `${posix.basename(key)} is not a file a distributed export can read at random: use .parquet, .arrow or .feather`);
 }
 
-/** Consecutive row groups gathered until the next would pass `shardRows`; an empty file is one empty piece. */
-export function cutRowGroups(key: string, groups: readonly RowGroupInfo[], shardRows: number): Piece[] {
+/**
+ * Consecutive units (row groups, record batches; their row counts given) gathered until the
+ * next would pass `shardRows`; a file without any is one empty piece.
+ */
+export function cutUnits(key: string, kind: 'parquet' | 'ipc', unitRows: readonly number[], shardRows: number): Piece[] {
   const pieces: Piece[] = [];
   let start = 0;
   let rows = 0;
-  groups.forEach((group, g) => {
-    if (g > start && rows + group.numRows > shardRows) {
-      pieces.push({ key, kind: 'parquet', start, end: g, rows });
-      start = g;
+  unitRows.forEach((n, u) => {
+    if (u > start && rows + n > shardRows) {
+      pieces.push({ key, kind, start, end: u, rows });
+      start = u;
       rows = 0;
     }
-    rows += group.numRows;
+    rows += n;
   });
-  pieces.push({ key, kind: 'parquet', start, end: groups.length, rows });
+  pieces.push({ key, kind, start, end: unitRows.length, rows });
   return pieces;
 }
 

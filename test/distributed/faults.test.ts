@@ -178,6 +178,16 @@ describe.skipIf(redisMissing !== null)('distributed exports on worker processes'
     expect(done.map((e) => e.fileCount)).toEqual(formats.map((f) => (f === 'parquet' || f === 'avro' ? 2 : 1)));
   }, 120_000);
 
+  it('Arrow IPC files are cut at record batches: a dataset of them exported to csv and parquet whole', async () => {
+    const table = join(dir, 'tables', 'ipc');
+    await writeTable(table, 2, 50_000, 10_000, 'ipc', 'ipc');
+    const exps = await Promise.all(['csv', 'parquet'].map((format) => exporter.create(table, { format, out: join(dir, 'ipc-out', format), shardRows: 20_000 })));
+    const done = await Promise.all(exps.map((e) => exporter.done(e.id, 30_000)));
+    expect(done.map((e) => [e.status, e.errorMessage, e.fileCount])).toEqual([['completed', null, 1], ['completed', null, 6]]);
+    const summaries = await readSummaries(done.map((e) => [e.format, pathsOf(e)]));
+    for (const s of summaries) expect(s).toMatchObject(wholeTable(SMALL_ROWS));
+  }, 30_000);
+
   it('a dataset directory is one table: its files in name order, shards never across two files', async () => {
     const out = join(dir, 'dataset');
     const exp = await exporter.done((await exporter.create(join(dir, 'tables', 'small'), { format: 'csv', out, shardRows: 1_000_000 })).id, 30_000);

@@ -57,9 +57,9 @@ export async function stopWorker(worker: WorkerProcess, signal: NodeJS.Signals =
   await worker.exited;
 }
 
-/** Parquet files `<name>-000.parquet`, … with ids 0..files*rows-1 in file order (tables.py write). */
-export async function writeTable(dir: string, files: number, rowsPerFile: number, rowGroup: number, name = 't'): Promise<void> {
-  await run(VENV_PYTHON, [TABLES_PY, 'write', dir, String(files), String(rowsPerFile), String(rowGroup), name]);
+/** Parquet files `<name>-000.parquet`, … (or Arrow IPC files `.arrow` of record batches of `rowGroup` rows) with ids 0..files*rows-1 in file order (tables.py write). */
+export async function writeTable(dir: string, files: number, rowsPerFile: number, rowGroup: number, name = 't', kind: 'parquet' | 'ipc' = 'parquet'): Promise<void> {
+  await run(VENV_PYTHON, [TABLES_PY, kind === 'ipc' ? 'write-ipc' : 'write', dir, String(files), String(rowsPerFile), String(rowGroup), name]);
 }
 
 export interface ReadSummary {

@@ -5,14 +5,12 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cutRowGroups, listTableFiles, planShards } from '../../src/distributed/plan.js';
+import { cutUnits, listTableFiles, planShards } from '../../src/distributed/plan.js';
 import { DirectoryStore } from '../../src/store/index.js';
 import { tempDir } from '../helpers/batches.js';
 import { writeTable } from './fleet.js';
 
-const groups = (...rows: number[]) => rows.map((numRows) => ({ numRows, compressedSize: 1 }));
-
-describe('cutRowGroups', () => {
+describe('cutUnits', () => {
   const cases: [string, number[], number, [number, number, number][]][] = [
     ['groups gathered up to shardRows', [10, 10, 10, 10, 10], 20, [[0, 2, 20], [2, 4, 20], [4, 5, 10]]],
     ['a group larger than shardRows is a shard of its own', [5, 50, 5], 20, [[0, 1, 5], [1, 2, 50], [2, 3, 5]]],
@@ -21,7 +19,7 @@ describe('cutRowGroups', () => {
     ['never past shardRows when groups fit', [6, 6, 6, 6], 13, [[0, 2, 12], [2, 4, 12]]],
   ];
   it.each(cases)('%s', (_, rows, shardRows, expected) => {
-    expect(cutRowGroups('t.parquet', groups(...rows), shardRows).map((p) => [p.start, p.end, p.rows])).toEqual(expected);
+    expect(cutUnits('t.parquet', 'parquet', rows, shardRows).map((p) => [p.start, p.end, p.rows])).toEqual(expected);
   });
 });
 
@@ -42,6 +40,17 @@ describe('planShards', () => {
       [4, 2_000, 600, 'part-002.parquet', 0, 2], [5, 2_600, 400, 'part-002.parquet', 2, 4],
     ]);
     expect(await listTableFiles(store, 'ds/part-001.parquet')).toEqual(['ds/part-001.parquet']);
+  });
+
+  it('cuts Arrow IPC files (written by pyarrow) at record batch boundaries', async () => {
+    const dir = await tempDir('te-plan-');
+    await writeTable(join(dir, 'ds'), 2, 1_000, 250, 'b', 'ipc');
+    const store = new DirectoryStore(dir);
+    const plan = await planShards(store, await listTableFiles(store, 'ds'), 500);
+    expect(plan.numRows).toBe(2_000);
+    expect(plan.shards.map((s) => [s.firstRow, s.rows, s.pieces[0].kind, s.pieces[0].start, s.pieces[0].end])).toEqual([
+      [0, 500, 'ipc', 0, 2], [500, 500, 'ipc', 2, 4], [1_000, 500, 'ipc', 0, 2], [1_500, 500, 'ipc', 2, 4],
+    ]);
   });
 
   it('refuses a directory whose files have other columns, and one with no table file', async () => {

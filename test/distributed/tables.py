@@ -4,6 +4,8 @@ fastavro, ReadStat and PSPP (never by this project's own code).
   tables.py write <dir> <files> <rows per file> <rows per row group> [<name>]
       Parquet files <name>-000.parquet, ... in <dir>: columns id (int64, 0..n-1 across the files in
       name order), x (float64, id / 4), s (string, "r<id>", null every 7th row), d (date32).
+  tables.py write-ipc <dir> <files> <rows per file> <rows per batch> <name>
+      The same as Arrow IPC files <name>-000.arrow, ... (record batches of <rows per batch>).
   tables.py checkall '[[<format>, [<path>, ...]], ...]'   (many exports in one process: a JSON list of summaries)
   tables.py check <format> <path>...
       Reads the files (the parts of one export, in order) with independent readers and prints
@@ -17,7 +19,7 @@ import sys
 import tempfile
 
 
-def write(directory, files, rows, group, name="t"):
+def write(directory, files, rows, group, name="t", ipc=False):
     import pyarrow as pa
     import pyarrow.parquet as pq
     os.makedirs(directory, exist_ok=True)
@@ -28,7 +30,12 @@ def write(directory, files, rows, group, name="t"):
         x = pa.array([i / 4 for i in range(start, start + rows)], pa.float64())
         d = pa.array([i % 20000 for i in range(start, start + rows)], pa.int32()).cast(pa.date32())
         table = pa.table({"id": ids, "x": x, "s": s, "d": d})
-        pq.write_table(table, os.path.join(directory, f"{name}-{f:03d}.parquet"), row_group_size=group)
+        if ipc:
+            with pa.ipc.new_file(os.path.join(directory, f"{name}-{f:03d}.arrow"), table.schema) as writer:
+                for batch in table.to_batches(max_chunksize=group):
+                    writer.write_batch(batch)
+        else:
+            pq.write_table(table, os.path.join(directory, f"{name}-{f:03d}.parquet"), row_group_size=group)
 
 
 def summary(ids, nulls, extra=None):
@@ -106,6 +113,8 @@ def check(fmt, paths):
 if __name__ == "__main__":
     if sys.argv[1] == "write":
         write(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), *(sys.argv[6:7]))
+    elif sys.argv[1] == "write-ipc":
+        write(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], ipc=True)
     elif sys.argv[1] == "checkall":
         print(json.dumps([check(fmt, paths) for fmt, paths in json.loads(sys.argv[2])]))
     else:
