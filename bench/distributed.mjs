@@ -55,7 +55,12 @@ try {
       const created = await exporter.create(tables, { format, out });
       const exp = await exporter.done(created.id);
       const wall = (performance.now() - t0) / 1000;
-      const job = await finalize.getJob(created.id);
+      // The export is completed from inside the finalize job, a moment before BullMQ records its return value.
+      let job = await finalize.getJob(created.id);
+      for (let i = 0; i < 50 && job?.returnvalue?.ms === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        job = await finalize.getJob(created.id);
+      }
       const fin = (job?.returnvalue?.ms ?? NaN) / 1000;
       if (exp.status !== 'completed') throw new Error(`${format}: ${exp.status}: ${exp.errorMessage}`);
       const total = FILES * PER_FILE;
