@@ -101,6 +101,22 @@ describe.skipIf(redisMissing !== null)('distributed exports on worker processes'
     expect(summaries[0].headers).toBe(1);
   }, 90_000);
 
+  it('SIGTERM: a worker finishes the shard it holds, then exits 0; nothing runs twice', async () => {
+    const out = join(dir, 'sigterm');
+    const exp = await exporter.create(join(dir, 'tables', 'big'), { format: 'csv', out });
+    while (((await shardStates(exp.id, 10)).filter((s) => s === 'active').length) < 2) await sleep(20);
+    const stopping = workers[1];
+    const code = new Promise<number | null>((resolve) => stopping.child.once('exit', (c) => resolve(c)));
+    stopping.child.kill('SIGTERM');
+    expect(await code).toBe(0);
+    workers.splice(1, 1, await startWorkerProcess(redis.url));
+    const done = await exporter.done(exp.id, 60_000);
+    expect([done.status, done.errorMessage]).toEqual(['completed', null]);
+    const stalled = await Promise.all(Array.from({ length: 10 }, async (_, i) => (await shardQueue.getJob(`${exp.id}-${i}`))?.stalledCounter ?? 0));
+    expect(stalled).toEqual(Array.from({ length: 10 }, () => 0));
+    expect((await readSummaries([['csv', pathsOf(done)]]))[0]).toMatchObject({ ...wholeTable(BIG_ROWS), headers: 1 });
+  }, 60_000);
+
   it('a cancel stops the running shards within 2 s and leaves no file', async () => {
     const out = join(dir, 'cancelled');
     const exp = await exporter.create(join(dir, 'tables', 'big'), { format: 'jsonl', out });
