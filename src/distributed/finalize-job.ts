@@ -84,7 +84,7 @@ async function publishParts(out: ObjectStore, spec: ExportSpec, results: ShardRe
   const names = partNames(base, extension, parts.length);
   await removeEarlierParts(out, names, base, extension);
   for (let i = 0; i < parts.length; i += PUBLISH_AT_ONCE) {
-    await Promise.all(parts.slice(i, i + PUBLISH_AT_ONCE).map((p, j) => out.publish(p.key, names[i + j])));
+    await Promise.all(parts.slice(i, i + PUBLISH_AT_ONCE).map((p, j) => publishOnce(out, p.key, names[i + j], p.size)));
   }
   return parts.map((p, i) => ({ name: names[i], path: out.locate(names[i]), size: p.size, rows: p.rows, md5: p.md5 }));
 }
@@ -120,6 +120,21 @@ async function concatenate(out: ObjectStore, spec: ExportSpec, results: ShardRes
   await out.publish(key, name);
   const rows = results.reduce((n, r) => n + r.rows, 0);
   return { name, path: out.locate(name), size, rows, md5: hash.digest('hex') };
+}
+
+/**
+ * Publishes a part, or finds it published already: a finalize job that ran again (its worker
+ * died mid-publish, BullMQ gave it to another) meets parts whose temporary key is gone and whose
+ * final name holds their bytes.
+ */
+async function publishOnce(out: ObjectStore, from: string, to: string, size: number): Promise<void> {
+  try {
+    await out.publish(from, to);
+  } catch (err) {
+    const [source, target] = await Promise.all([out.stat(from), out.stat(to)]);
+    if (source === null && target?.size === size) return;
+    throw err;
+  }
 }
 
 /** Files of an earlier export of the same name not among the new ones: removed, so the output never reads as a mix. */

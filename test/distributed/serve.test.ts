@@ -11,7 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportJSON } from '../../src/index.js';
-import { closeS3Clients } from '../../src/store/index.js';
+import { closeS3Clients, S3Store } from '../../src/store/index.js';
 import { tempDir } from '../helpers/batches.js';
 import { redisMissing, startRedis, type RedisServer } from '../services/redis.js';
 import { startS3, type S3Server } from '../services/s3.js';
@@ -132,5 +132,12 @@ describe.skipIf(redisMissing !== null)('serve --redis with worker processes', ()
     // A range of a part in the bucket: 206, one ranged GET behind it.
     const res = await fetch(`${api}/exports/${now[1].id}/download?filePart=0`, { headers: { Range: 'bytes=0-2' } });
     expect([res.status, res.headers.get('content-range'), await res.text()]).toEqual([206, `bytes 0-2/${now[1].size}`, 'id,']);
+    // DELETE: the export's objects and its record go.
+    expect((await fetch(`${api}/exports/${now[0].id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await fetch(`${api}/exports/${now[0].id}`)).status).toBe(404);
+    const left: string[] = [];
+    for await (const { key } of new S3Store('s3://exports/api').list('')) left.push(key);
+    expect(left.some((k) => k.startsWith(`${now[0].id}/`))).toBe(false);
+    expect(left.filter((k) => k.startsWith(`${now[1].id}/`))).toEqual([`${now[1].id}/survey-000.csv`]);
   }, 120_000);
 });
