@@ -192,6 +192,12 @@ export class DistributedExporter extends EventEmitter {
     return 'forgotten';
   }
 
+  /** The finished exports that ended more than `ms` ago (for a retention sweep: delete their files, then forget them). */
+  async endedBefore(ms: number): Promise<string[]> {
+    const { state } = await this.connected();
+    return state.endedBefore(Date.now() - ms);
+  }
+
   /** Resolves once the export has ended (polled, so no event can be missed), or rejects after `timeoutMs`. */
   async done(id: string, timeoutMs = Infinity): Promise<Export> {
     const until = Date.now() + timeoutMs;

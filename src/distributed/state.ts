@@ -10,7 +10,7 @@ import type { TableBase } from '../table/types.js';
  * here, so any API process answers for any export and a restarted one loses nothing.
  *
  *   <prefix>:export:<id>        hash: spec (JSON), status, errorMessage, errorCode, rowsDone,
- *                               size, fileCount, files (JSON)
+ *                               size, fileCount, files (JSON), endedAt (ms, once finished)
  *   <prefix>:export:<id>:rows   hash: shard index -> rows done by it (the most any attempt reported)
  *   <prefix>:exports            sorted set of ids by createdAt
  *   <prefix>:cancel             channel: an export id whose shards are to stop now
@@ -140,12 +140,24 @@ export class StateStore {
   }
 
   fail(id: string, message: string, code: string): Promise<boolean> {
-    return this.transition(id, 'failed', { errorMessage: message, errorCode: code });
+    return this.transition(id, 'failed', { errorMessage: message, errorCode: code, endedAt: String(Date.now()) });
+  }
+
+  /** The finished exports that ended before `before` (ms since the epoch), for retention. */
+  async endedBefore(before: number): Promise<string[]> {
+    const ids = await this.ids();
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hget(this.key(id), 'endedAt');
+    const ended = (await pipeline.exec()) ?? [];
+    return ids.filter((_, i) => {
+      const value = ended[i]?.[1];
+      return typeof value === 'string' && Number(value) < before;
+    });
   }
 
   /** Cancels the export (unless it has ended) and tells every worker to stop its shards now. */
   async cancel(id: string, message: string): Promise<boolean> {
-    const changed = await this.transition(id, 'cancelled', { errorMessage: message, errorCode: 'CANCELLED' });
+    const changed = await this.transition(id, 'cancelled', { errorMessage: message, errorCode: 'CANCELLED', endedAt: String(Date.now()) });
     await this.redis.publish(this.cancelChannel, id);
     return changed;
   }
@@ -164,6 +176,7 @@ export class StateStore {
       size: String(files.reduce((n, f) => n + f.size, 0)),
       fileCount: String(files.length),
       files: JSON.stringify(files),
+      endedAt: String(Date.now()),
     });
   }
 }

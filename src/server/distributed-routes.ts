@@ -88,6 +88,20 @@ async function cancelExport(app: DistributedApp, ctx: RequestContext): Promise<v
   sendJSON(ctx.res, 200, view(app, now));
 }
 
+/**
+ * Deletes the files and records of exports that ended more than `retention` ms ago (any API
+ * process may run it; deleting twice is harmless). Returns how many went.
+ */
+export async function expireExports(app: DistributedApp, retention: number): Promise<number> {
+  const ids = await app.exporter.endedBefore(retention);
+  const data = openStore(app.data);
+  for (const id of ids) {
+    await data.deletePrefix(`${id}/`);
+    await app.exporter.forget(id);
+  }
+  return ids.length;
+}
+
 /** 204 once a finished export's files and record are gone; 409 while it is queued or running. */
 async function deleteExport(app: DistributedApp, ctx: RequestContext): Promise<void> {
   const exp = await findExport(app, ctx.params.id);

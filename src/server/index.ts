@@ -10,7 +10,7 @@ import type { FormatOptions } from '../formats/registry.js';
 import type { BatchSource } from '../sources/types.js';
 import { DistributedExporter } from '../distributed/exporter.js';
 import { isS3Url } from '../store/s3-location.js';
-import { createDistributedRoutes } from './distributed-routes.js';
+import { createDistributedRoutes, expireExports } from './distributed-routes.js';
 import { createRoutes, resumeExports, type App } from './handlers.js';
 import { checkRequestOrigin, isLoopbackHost, type GuardOptions } from './guards.js';
 import { checkToken, hidePaths, HttpError, sendError } from './http-io.js';
@@ -133,9 +133,8 @@ export function createServer(options: ServerOptions): ExportServer {
   const guard = { allowedOrigins: options.allowedOrigins ?? [], tokenless: token === null };
   const distributed = options.redis === undefined ? null
     : new DistributedExporter({ redis: options.redis, prefix: options.redisPrefix, shardRows: options.shardRows });
-  const routes = distributed
-    ? createDistributedRoutes({ ...app, exporter: distributed, data: isS3Url(options.data) ? options.data : resolve(options.data) })
-    : createRoutes(app);
+  const distributedApp = distributed ? { ...app, exporter: distributed, data: isS3Url(options.data) ? options.data : resolve(options.data) } : null;
+  const routes = distributedApp ? createDistributedRoutes(distributedApp) : createRoutes(app);
   const requestTimeout = options.requestTimeout ?? REQUEST_TIMEOUT_MS;
   // Node checks these timeouts every connectionsCheckingInterval (30 s by default): often enough here.
   const http = createHttpServer({ headersTimeout: requestTimeout / 2, requestTimeout, connectionsCheckingInterval: Math.min(1000, requestTimeout / 4) }, (req, res) => {
@@ -161,10 +160,16 @@ export function createServer(options: ServerOptions): ExportServer {
         throw new ServerConfigError(`the tables directory ${options.tables} does not exist`);
       }
       if (!isS3Url(options.data)) await checkWritable(options.data);
-      if (distributed) {
+      if (distributedApp && !restored) {
         // Nothing to restore: every export lives in Redis. Checked here, so a wrong URL fails the start.
-        await distributed.ids().catch((err: unknown) => { throw new ServerConfigError(`Redis at ${options.redis} cannot be reached: ${err instanceof Error ? err.message : String(err)}`); });
-        restored ??= { restored: 0, resumed: 0, skipped: [], swept: [] };
+        await distributedApp.exporter.ids().catch((err: unknown) => { throw new ServerConfigError(`Redis at ${options.redis} cannot be reached: ${err instanceof Error ? err.message : String(err)}`); });
+        restored = { restored: 0, resumed: 0, skipped: [], swept: [] };
+        if (Number.isFinite(retention)) {
+          const sweep = (): void => { void expireExports(distributedApp, retention).catch((err: unknown) => log(`retention: ${err instanceof Error ? err.message : String(err)}`)); };
+          sweep();
+          expiry = setInterval(sweep, Math.min(retention / 4, 60_000));
+          expiry.unref();
+        }
       }
       if (!restored) {
         const found = await store.restore();
@@ -190,7 +195,7 @@ export function createServer(options: ServerOptions): ExportServer {
         if (expiry) clearInterval(expiry);
         // No new connections; idle keep-alive ones close now, those with a request under way when it ends.
         const stopped = http.listening ? new Promise<void>((done) => { http.close(() => done()); }) : Promise.resolve();
-        await distributed?.close();
+        await distributedApp?.exporter.close();
         await store.freeze();
         const unfinished = store.unfinished();
         for (const exp of unfinished) exporter.cancel(exp.id, 'the server is shutting down');

@@ -4,7 +4,8 @@
  * 100000, one worker killed mid-export and the API process killed too (kill -9) and replaced by
  * a new one, which answers for the exports and serves their downloads. Every part is downloaded
  * over HTTP (its bytes checked against Content-Length and Content-Digest) and read back by the
- * independent readers. Then the same with --data s3://… (s3rver) for parquet and csv.
+ * independent readers. Then the same with --data s3://… (s3rver) for parquet and csv, DELETE
+ * and --retention removing an export's objects and record.
  */
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -46,8 +47,8 @@ describe.skipIf(redisMissing !== null)('serve --redis with worker processes', ()
     await Promise.all([redis?.stop(), s3?.stop()]);
   });
 
-  async function serve(data: string): Promise<ServeProcess> {
-    const started = await startCli(['--redis', redis.url, '--tables', join(dir, 'tables'), '--data', data, '--shard-rows', '100000', '--port', '0'], s3.env);
+  async function serve(data: string, extra: string[] = []): Promise<ServeProcess> {
+    const started = await startCli(['--redis', redis.url, '--tables', join(dir, 'tables'), '--data', data, '--shard-rows', '100000', '--port', '0', ...extra], s3.env);
     serves.push(started);
     return started;
   }
@@ -139,5 +140,15 @@ describe.skipIf(redisMissing !== null)('serve --redis with worker processes', ()
     for await (const { key } of new S3Store('s3://exports/api').list('')) left.push(key);
     expect(left.some((k) => k.startsWith(`${now[0].id}/`))).toBe(false);
     expect(left.filter((k) => k.startsWith(`${now[1].id}/`))).toEqual([`${now[1].id}/survey-000.csv`]);
+    // --retention: an API process deletes what ended longer ago than that, files and record.
+    const { url: sweeping } = await serve('s3://exports/api', ['--retention', '1s']);
+    const deadline = Date.now() + 15_000;
+    while ((await fetch(`${sweeping}/exports/${now[1].id}`)).status !== 404) {
+      if (Date.now() > deadline) throw new Error('the export was not expired');
+      await sleep(100);
+    }
+    const after: string[] = [];
+    for await (const { key } of new S3Store('s3://exports/api').list('')) after.push(key);
+    expect(after.filter((k) => k.startsWith(`${now[1].id}/`))).toEqual([]);
   }, 120_000);
 });
