@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { isAbsolute, posix, resolve } from 'node:path';
 import { ExportError } from '../errors.js';
 import { Export } from '../export/export.js';
+import type { ProgressSnapshot } from '../pipeline/progress.js';
 import { formatInfo, resolveFormat, type FormatOptions } from '../formats/registry.js';
 import { checkMaxFileSize } from '../sinks/limits.js';
 import { nameOfFile, type RandomAccessReader } from '../sources/random-access.js';
@@ -57,8 +58,9 @@ const KEEP_JOBS = { age: 24 * 3600 };
  *
  * The table is a location every worker reaches: a Parquet or Arrow IPC file, or a directory (a
  * prefix) of such files read as one table in name order, as a path (of a directory every worker
- * mounts) or `s3://bucket/key`. Emits 'status' (the Export) as workers change exports' status,
- * once a 'status' listener is added and for as long as it is open.
+ * mounts) or `s3://bucket/key`. Emits 'status' (export, status) and 'progress' (export,
+ * snapshot: rows and percentCompleted) as workers change exports, once a listener of either is
+ * added and for as long as it is open.
  */
 export class DistributedExporter extends EventEmitter {
   private connecting: Promise<Connected> | null = null;
@@ -67,7 +69,7 @@ export class DistributedExporter extends EventEmitter {
   constructor(private readonly options: DistributedExporterOptions) {
     super();
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
-    this.on('newListener', (event: string) => { if (event === 'status') void this.listenForEvents(); });
+    this.on('newListener', (event: string) => { if (event === 'status' || event === 'progress') void this.watch(); });
   }
 
   private connected(): Promise<Connected> {
@@ -80,22 +82,33 @@ export class DistributedExporter extends EventEmitter {
     })();
   }
 
-  /** Events are relayed only once someone listens: an API process that only answers requests does not take every change. */
+  /**
+   * Resolves once the workers' changes are relayed as events. Adding a 'status' or 'progress'
+   * listener starts this; an API process that only answers requests does not take every change.
+   */
   private subscribing: Promise<void> | null = null;
-  private listenForEvents(): Promise<void> {
+  watch(): Promise<void> {
     return this.subscribing ??= (async () => {
       const conn = await this.connected();
       const subscriber = connect(this.options.redis);
       conn.subscriber = subscriber;
       await subscriber.subscribe(conn.state.eventsChannel);
-      subscriber.on('message', (_channel: string, text: string) => void this.relay(text));
+      // One message at a time, so events come in the order the workers sent them.
+      let relaying = Promise.resolve();
+      // A listener that throws does so as it would from emit(), without ending the relay.
+      subscriber.on('message', (_channel: string, text: string) => {
+        relaying = relaying.then(() => this.relay(text)).catch((err: unknown) => { setImmediate(() => { throw err; }); });
+      });
     })();
   }
 
+  /** As the Exporter: 'status' (export, status) at each change, 'progress' (export, snapshot) as rows are done. */
   private async relay(text: string): Promise<void> {
-    const { id } = JSON.parse(text) as { id: string };
+    const { id, status } = JSON.parse(text) as { id: string; status?: string };
     const exp = await this.get(id).catch(() => undefined);
-    if (exp) this.emit('status', exp);
+    if (!exp) return;
+    if (status !== undefined) this.emit('status', exp, status);
+    else if (!exp.finished) this.emit('progress', exp, { rows: exp.rows, bytes: 0, files: 0, percentCompleted: exp.percentCompleted } satisfies ProgressSnapshot);
   }
 
   /**

@@ -14,7 +14,7 @@ import type { TableBase } from '../table/types.js';
  *   <prefix>:export:<id>:rows   hash: shard index -> rows done by it (the most any attempt reported)
  *   <prefix>:exports            sorted set of ids by createdAt
  *   <prefix>:cancel             channel: an export id whose shards are to stop now
- *   <prefix>:events             channel: {id, status} and {id, percentCompleted}
+ *   <prefix>:events             channel: {id, status} at each status change, {id} when rows were done
  */
 
 /** How the shards' files become the export's. */
@@ -168,7 +168,8 @@ export class StateStore {
   }
 
   async reportRows(id: string, shard: number, rows: number): Promise<void> {
-    await this.redis.eval(REPORT_ROWS, 2, this.key(id), `${this.key(id)}:rows`, String(shard), String(rows));
+    const counted = await this.redis.eval(REPORT_ROWS, 2, this.key(id), `${this.key(id)}:rows`, String(shard), String(rows)) === 1;
+    if (counted) await this.redis.publish(this.eventsChannel, JSON.stringify({ id }));
   }
 
   complete(id: string, files: ExportedFile[]): Promise<boolean> {

@@ -204,9 +204,20 @@ describe.skipIf(redisMissing !== null)('distributed exports on worker processes'
     for (const s of summaries) expect(s).toMatchObject(wholeTable(SMALL_ROWS));
   }, 30_000);
 
-  it('a dataset directory is one table: its files in name order, shards never across two files', async () => {
+  it('a dataset directory is one table: its files in name order, shards never across two files; status and progress events', async () => {
     const out = join(dir, 'dataset');
+    const statuses: string[] = [];
+    const progress: number[] = [];
+    const listening = new DistributedExporter({ redis: redis.url });
+    listening.on('status', (e: Export, status: string) => statuses.push(`${e.id}:${status}`));
+    listening.on('progress', (_e: Export, snap: { percentCompleted: number }) => progress.push(snap.percentCompleted));
+    await listening.watch();
     const exp = await exporter.done((await exporter.create(join(dir, 'tables', 'small'), { format: 'csv', out, shardRows: 1_000_000 })).id, 30_000);
+    for (const until = Date.now() + 5_000; statuses.length < 2 && Date.now() < until;) await sleep(20);
+    await listening.close();
+    expect(statuses).toEqual([`${exp.id}:running`, `${exp.id}:completed`]);
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
     expect(exp.status).toBe('completed');
     expect(exp.files.map((f) => [f.name, f.rows])).toEqual([['small.csv', SMALL_ROWS]]);
     const copy = join(dir, 'copy.csv');
