@@ -16,7 +16,8 @@ import type { TableCatalog, TableFile, TableInfo } from './tables.js';
 
 /** What the handlers work on, made once per server. */
 export interface App {
-  catalog: TableCatalog;
+  /** The tables directory's catalog, or (serve --redis --tables s3://…) a bucket's (StoreTableCatalog). */
+  catalog: Pick<TableCatalog, 'resolve' | 'find' | 'describe'>;
   store: ExportStore;
   exporter: Exporter;
   /** Options applied to every export of a format (e.g. a fixed avro sync marker). */

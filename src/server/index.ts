@@ -11,6 +11,8 @@ import type { BatchSource } from '../sources/types.js';
 import { DistributedExporter } from '../distributed/exporter.js';
 import { isS3Url } from '../store/s3-location.js';
 import { createDistributedRoutes, expireExports } from './distributed-routes.js';
+import { openStore } from '../store/open.js';
+import { StoreTableCatalog } from './store-tables.js';
 import { createRoutes, resumeExports, type App } from './handlers.js';
 import { checkRequestOrigin, isLoopbackHost, type GuardOptions } from './guards.js';
 import { checkToken, hidePaths, HttpError, sendError } from './http-io.js';
@@ -23,7 +25,7 @@ export type { RestoreSummary } from './store.js';
 export type { TableFile } from './tables.js';
 
 export interface ServerOptions {
-  /** Directory of the tables: its Arrow IPC (.arrow, .arrows, .feather) and Parquet files. */
+  /** Directory of the tables: its Arrow IPC (.arrow, .arrows, .feather) and Parquet files (with `redis`, also s3://bucket/prefix). */
   tables: string;
   /** Directory of the exports: one folder per export with its files and its record. */
   data: string;
@@ -122,13 +124,15 @@ export function createServer(options: ServerOptions): ExportServer {
   const exporter = new Exporter({ concurrency: options.concurrency ?? 2, workers: options.workers });
   const store = new ExportStore(options.data, log, exporter);
   const app: App = {
-    catalog: new TableCatalog(options.tables, { defaultOwner, defaultDataset }),
+    catalog: isS3Url(options.tables)
+      ? new StoreTableCatalog(openStore(options.tables), { defaultOwner, defaultDataset })
+      : new TableCatalog(options.tables, { defaultOwner, defaultDataset }),
     store,
     exporter,
     formatOptions: options.formatOptions ?? {},
     maxFileSize,
     createSource: options.createSource ?? openTableSource,
-    privatePaths: [resolve(options.tables), resolve(options.data), resolve(exporter.tempDir)],
+    privatePaths: [...[options.tables, options.data].map((p) => (isS3Url(p) ? p : resolve(p))), resolve(exporter.tempDir)],
   };
   const guard = { allowedOrigins: options.allowedOrigins ?? [], tokenless: token === null };
   const distributed = options.redis === undefined ? null
@@ -156,7 +160,8 @@ export function createServer(options: ServerOptions): ExportServer {
       if (token === null && !isLoopbackHost(host)) {
         throw new ServerConfigError(`listening on ${host} without a token would let anyone who reaches it read every table: give a token (--token or TABULAR_EXPORT_TOKEN), or listen on 127.0.0.1`);
       }
-      if (!(await stat(options.tables).then((st) => st.isDirectory(), () => false))) {
+      if (isS3Url(options.tables) && !distributed) throw new ServerConfigError('tables in s3:// are served with --redis (the distributed mode) only');
+      if (!isS3Url(options.tables) && !(await stat(options.tables).then((st) => st.isDirectory(), () => false))) {
         throw new ServerConfigError(`the tables directory ${options.tables} does not exist`);
       }
       if (!isS3Url(options.data)) await checkWritable(options.data);

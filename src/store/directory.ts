@@ -51,7 +51,7 @@ export class DirectoryStore implements ObjectStore {
   async stat(key: string): Promise<StoredObject | null> {
     try {
       const info = await stat(this.locate(key));
-      return info.isFile() ? { key, size: info.size } : null;
+      return info.isFile() ? { key, size: info.size, modified: info.mtimeMs } : null;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;

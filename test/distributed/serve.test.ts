@@ -8,7 +8,9 @@
  * and --retention removing an export's objects and record.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportJSON } from '../../src/index.js';
@@ -32,7 +34,7 @@ describe.skipIf(redisMissing !== null)('serve --redis with worker processes', ()
   const serves: ServeProcess[] = [];
 
   beforeAll(async () => {
-    [redis, s3] = await Promise.all([startRedis(), startS3(['exports'])]);
+    [redis, s3] = await Promise.all([startRedis(), startS3(['exports', 'tables'])]);
     restoreEnv = s3.useEnv();
     dir = await tempDir('te-dist-serve-');
     await writeTable(join(dir, 'tables'), 1, ROWS, 100_000, 'survey');
@@ -47,8 +49,8 @@ describe.skipIf(redisMissing !== null)('serve --redis with worker processes', ()
     await Promise.all([redis?.stop(), s3?.stop()]);
   });
 
-  async function serve(data: string, extra: string[] = []): Promise<ServeProcess> {
-    const started = await startCli(['--redis', redis.url, '--tables', join(dir, 'tables'), '--data', data, '--shard-rows', '100000', '--port', '0', ...extra], s3.env);
+  async function serve(data: string, extra: string[] = [], tables = join(dir, 'tables')): Promise<ServeProcess> {
+    const started = await startCli(['--redis', redis.url, '--tables', tables, '--data', data, '--shard-rows', '100000', '--port', '0', ...extra], s3.env);
     serves.push(started);
     return started;
   }
@@ -120,6 +122,7 @@ describe.skipIf(redisMissing !== null)('serve --redis with worker processes', ()
       await sleep(100);
     }
     await stopWorker(workers[1], 'SIGKILL');
+    workers.splice(1, 1, await startWorkerProcess(redis.url, s3.env)); // a new one, for the test after this one
     let now: ExportJSON[];
     do {
       await sleep(200);
@@ -151,4 +154,20 @@ describe.skipIf(redisMissing !== null)('serve --redis with worker processes', ()
     for await (const { key } of new S3Store('s3://exports/api').list('')) after.push(key);
     expect(after.filter((k) => k.startsWith(`${now[1].id}/`))).toEqual([]);
   }, 120_000);
+
+  it('--tables s3://…: the tables of a bucket, referenced as in a directory, read by ranges', async () => {
+    await pipeline(createReadStream(join(dir, 'tables', 'survey-000.parquet')), new S3Store('s3://tables/platform/Demo_Owner/Survey Data').openWrite('wave_1.parquet'));
+    const { url: api } = await serve('s3://exports/from-bucket', [], 's3://tables/platform');
+    const table = await (await fetch(`${api}/tables/Demo_Owner.Survey%20Data.wave_1`)).json() as { name: string; numRows: number; qualifiedReference: string };
+    expect(table).toMatchObject({ name: 'wave_1', numRows: ROWS, qualifiedReference: 'Demo_Owner.Survey Data.wave_1' });
+    const created = await call(api, '/tables/demo_owner.survey_data.wave_1/exports', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"format": "ndjson"}' });
+    let exp = created;
+    while (exp.status === 'queued' || exp.status === 'running') {
+      await sleep(200);
+      exp = await call(api, `/exports/${created.id}`);
+    }
+    expect([exp.format, exp.status, exp.errorMessage, exp.fileCount]).toEqual(['jsonl', 'completed', null, 1]);
+    const [summary] = await readSummaries([['jsonl', await download(api, exp, await tempDir('te-dist-serve-bucket-'))]]);
+    expect(summary).toMatchObject(wholeTable(ROWS));
+  }, 60_000);
 });
