@@ -15,6 +15,7 @@ import { tableFromSchema } from '../table/arrow-types.js';
 import { tableBase, type TableBase } from '../table/types.js';
 import { connect, DEFAULT_PREFIX, FINALIZE_QUEUE, loadBullmq, SHARD_QUEUE, type ConnectionOptions } from './connection.js';
 import { asOneShard, DEFAULT_SHARD_ROWS, listTableFiles, planShards, type ShardPlan } from './plan.js';
+import { SHARD_ATTEMPTS, SHARD_BACKOFF_MS } from './shard-job.js';
 import { isFinal, percentOf, StateStore, type AssemblyMode, type ExportSpec, type ExportState } from './state.js';
 
 export interface DistributedRequest extends FormatOptions {
@@ -150,7 +151,10 @@ export class DistributedExporter extends EventEmitter {
       opts: { jobId: spec.id, removeOnComplete: KEEP_JOBS, removeOnFail: KEEP_JOBS },
       children: shards.map((shard) => ({
         name: 'shard', queueName: SHARD_QUEUE, data: { exportId: spec.id, index: shard.index, pieces: shard.pieces },
-        opts: { jobId: `${spec.id}-${shard.index}`, ignoreDependencyOnFailure: true, removeOnComplete: KEEP_JOBS, removeOnFail: KEEP_JOBS },
+        opts: {
+          jobId: `${spec.id}-${shard.index}`, ignoreDependencyOnFailure: true, removeOnComplete: KEEP_JOBS, removeOnFail: KEEP_JOBS,
+          attempts: SHARD_ATTEMPTS, backoff: { type: 'exponential', delay: SHARD_BACKOFF_MS },
+        },
       })),
     });
     // As created, whatever a worker has done since: every export is created `queued`.

@@ -48,13 +48,27 @@ export function tempPrefixOf(exportId: string): string {
 /** Why a shard stopped without failing: its export was cancelled or failed elsewhere. */
 export class ShardStopped extends Error {}
 
+/** A shard that failed in a way another attempt may not (BullMQ retries it after a backoff). */
+export class ShardRetry extends Error {}
+
+/**
+ * Failures that may pass: the output store (TARGET_FAILED: a connection reset, S3's SlowDown),
+ * reading the source (SOURCE_FAILED: a ranged GET that failed; a damaged file fails again, only
+ * later), and the unexpected. A table's values or schema never change by trying again.
+ */
+const MAY_PASS: ReadonlySet<string> = new Set(['TARGET_FAILED', 'SOURCE_FAILED', 'INTERNAL']);
+
+/** Attempts of a shard job (BullMQ `attempts`), with an exponential backoff from SHARD_BACKOFF_MS. */
+export const SHARD_ATTEMPTS = 2;
+export const SHARD_BACKOFF_MS = 1000;
+
 /**
  * Runs one shard: the export's pipeline over the shard's pieces, its parts written under a
  * prefix of this attempt's own. A cancel (the export's status, a message on the cancel channel,
  * BullMQ's signal) stops it within about REPORT_MS. A failure fails the whole export with its
  * cause at once and tells the other shards to stop; the finalize job removes the temporaries.
  */
-export async function runShard(ctx: JobContext, data: ShardJobData, signal?: AbortSignal): Promise<ShardResult> {
+export async function runShard(ctx: JobContext, data: ShardJobData, signal?: AbortSignal, lastAttempt = true): Promise<ShardResult> {
   const { exportId, index, pieces } = data;
   const state = await ctx.state.read(exportId);
   if (!state || isFinal(state.status)) return { index, skipped: true, rows: 0, parts: [] };
@@ -103,6 +117,8 @@ export async function runShard(ctx: JobContext, data: ShardJobData, signal?: Abo
   } catch (err) {
     if (controller.signal.aborted) throw new ShardStopped((controller.signal.reason as Error).message);
     const error = err instanceof ExportError ? err : new ExportError('INTERNAL', String(err));
+    // A store or a network that failed may not fail again: BullMQ runs the shard once more.
+    if (!lastAttempt && MAY_PASS.has(error.code)) throw new ShardRetry(error.message);
     // The first shard to fail names the cause; the others are stopped rather than left to run.
     await ctx.state.fail(exportId, error.message, error.code);
     await ctx.state.stopShards(exportId);

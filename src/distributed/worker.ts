@@ -5,7 +5,7 @@ import { openStore } from '../store/open.js';
 import type { ObjectStore } from '../store/types.js';
 import { connect, DEFAULT_PREFIX, FINALIZE_QUEUE, loadBullmq, SHARD_QUEUE, type ConnectionOptions } from './connection.js';
 import { runFinalize, type FinalizeJobData } from './finalize-job.js';
-import { runShard, ShardStopped, type JobContext, type ShardJobData, type ShardResult } from './shard-job.js';
+import { runShard, ShardRetry, ShardStopped, type JobContext, type ShardJobData, type ShardResult } from './shard-job.js';
 import { StateStore } from './state.js';
 
 export interface WorkerOptions extends ConnectionOptions {
@@ -24,6 +24,8 @@ export interface WorkerOptions extends ConnectionOptions {
   stalledInterval?: number;
   /** Times a shard may stall (its worker died) and still run again (default 2). */
   maxStalledCount?: number;
+  /** Opens the store at a location (the tables', the output's): default openStore; a store of your own, e.g. other S3 options. */
+  openStore?: (location: string) => ObjectStore;
 }
 
 export interface ExportWorker {
@@ -50,7 +52,7 @@ export async function startWorker(options: WorkerOptions): Promise<ExportWorker>
     state: new StateStore(client, prefix),
     storeAt: (location) => {
       let store = stores.get(location);
-      if (!store) stores.set(location, store = openStore(location));
+      if (!store) stores.set(location, store = (options.openStore ?? openStore)(location));
       return store;
     },
     running: new Map(),
@@ -95,9 +97,10 @@ export async function startWorker(options: WorkerOptions): Promise<ExportWorker>
 async function processShard(ctx: JobContext, job: Job<ShardJobData, ShardResult>, signal?: AbortSignal): Promise<ShardResult> {
   const { UnrecoverableError } = loadBullmq();
   try {
-    return await runShard(ctx, job.data, signal);
+    return await runShard(ctx, job.data, signal, job.attemptsMade + 1 >= (job.opts.attempts ?? 1));
   } catch (err) {
     if (err instanceof ShardStopped) throw new UnrecoverableError(`stopped: ${err.message}`);
+    if (err instanceof ShardRetry) throw err; // BullMQ runs it again after its backoff
     if (err instanceof ExportError) throw new UnrecoverableError(err.message);
     throw err;
   }
