@@ -74,7 +74,7 @@ async function finalize(ctx: JobContext, data: FinalizeJobData, outcomes: ShardO
 }
 
 function baseAndExtension(spec: ExportSpec): { base: string; extension: string } {
-  return { base: safeFileName(spec.name), extension: formatInfo(spec.format).extension(spec.options as never) };
+  return { base: safeFileName(spec.name), extension: formatInfo(spec.format).extension(spec.options) };
 }
 
 /** Each shard's parts, in shard order, under `<table>-000000.<ext>`, … (or `<table>.<ext>` alone). */
