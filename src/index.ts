@@ -33,3 +33,8 @@ export { createServer, RESTART_MESSAGE, ServerConfigError } from './server/index
 export type { ExportServer, ServerAddress, ServerOptions, RestoreSummary, TableFile } from './server/index.js';
 export { MAX_PARTS, MIN_MAX_FILE_SIZE } from './sinks/limits.js';
 export { DEFAULT_WORKERS_CAP, MAX_WORKERS, defaultWorkers } from './parallel/workers.js';
+export { DistributedExporter } from './distributed/exporter.js';
+export type { DistributedExporterOptions, DistributedRequest } from './distributed/exporter.js';
+export { startWorker } from './distributed/worker.js';
+export type { ExportWorker, WorkerOptions } from './distributed/worker.js';
+export { DEFAULT_SHARD_ROWS } from './distributed/plan.js';

@@ -28,7 +28,8 @@ Input "-" reads an Arrow IPC stream from standard input; a named pipe (mkfifo) i
 An input or output s3://bucket/key is S3-compatible storage, reached through AWS_ENDPOINT_URL (or
 AWS_ENDPOINT_URL_S3), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION; inputs are read with ranged GETs.
 Exit status: 0 completed, 1 failed, 2 bad usage, 130 cancelled.
-The HTTP server of the Export API: tabular-export serve --help.`;
+The HTTP server of the Export API: tabular-export serve --help.
+A worker of distributed exports (BullMQ on Redis): tabular-export worker --help.`;
 
 function fail(message: string): never {
   process.stderr.write(`tabular-export: ${message}\n\n${USAGE}\n`);
@@ -123,13 +124,14 @@ async function main(argv: string[]): Promise<number> {
 
 const args = process.argv.slice(2);
 // The server's code is loaded only for `serve` (issue #12: a one-file export starts fast).
-const run = args[0] === 'serve' ? import('../server/serve-command.js').then((m) => m.runServeCommand(args.slice(1))) : main(args);
+const run = args[0] === 'serve' ? import('../server/serve-command.js').then((m) => m.runServeCommand(args.slice(1)))
+  : args[0] === 'worker' ? import('./worker-command.js').then((m) => m.runWorkerCommand(args.slice(1))) : main(args);
 run.then((code) => {
   process.exitCode = code;
   // A cancelled export has removed its files by the time it ends; what can still hold the
   // process is its input (a FIFO nobody opened for writing, a stdin that sends nothing), which
   // would make the first SIGTERM seem ignored (issue #11), so it is not waited for.
-  if (args[0] !== 'serve' && code === 130) process.exit();
+  if (args[0] !== 'serve' && args[0] !== 'worker' && code === 130) process.exit();
 }, (err: unknown) => {
   process.stderr.write(`tabular-export: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
   process.exitCode = 1;

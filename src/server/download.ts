@@ -1,10 +1,10 @@
-import type { FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Export } from '../export/export.js';
 import type { ExportFormat } from '../formats/protocol.js';
 import type { ExportedFile } from '../pipeline/run.js';
+import type { RandomAccessReader } from '../sources/random-access.js';
 import { HttpError, sendError } from './http-io.js';
 import { openStoredPart } from './part-files.js';
 
@@ -42,13 +42,42 @@ export async function sendExportFile(req: IncomingMessage, res: ServerResponse, 
   const handle = file.path === null ? null : await openStoredPart(file.path, file.size);
   if (!handle) throw new HttpError(500, `file ${file.name} of export ${exp.id} is missing from the data directory or was changed`);
   try {
-    await sendPart(req, res, exp, file, handle);
+    await sendPart(req, res, exp, file, (start, end) => handle.createReadStream({ start, end, highWaterMark: READ_CHUNK, autoClose: false }));
   } finally {
     await handle.close().catch(() => undefined);
   }
 }
 
-async function sendPart(req: IncomingMessage, res: ServerResponse, exp: Export, file: ExportedFile, handle: FileHandle): Promise<void> {
+/**
+ * Part `filePart` of a completed export whose files are in an ObjectStore (the distributed
+ * mode's `--data`, a shared directory or s3://): the same answer as sendExportFile, the bytes
+ * streamed from the store (S3: one ranged GET). `open` gives the file read by ranges, or null
+ * when it is missing or not of the recorded size.
+ */
+export async function sendStoredExportFile(req: IncomingMessage, res: ServerResponse, exp: Export, filePart: string | null,
+  open: (file: ExportedFile) => Promise<RandomAccessReader | null>): Promise<void> {
+  if (exp.status !== 'completed') {
+    throw new HttpError(409, `export ${exp.id} is ${exp.status}; its files can be downloaded once it is completed`);
+  }
+  const index = parseFilePart(filePart);
+  const file = exp.files[index];
+  if (!file) throw new HttpError(404, `export ${exp.id} has ${exp.files.length} file(s): filePart ${index} does not exist (use 0 to ${exp.files.length - 1})`);
+  const reader = await open(file).catch(() => null);
+  if (!reader || reader.size !== file.size) {
+    await reader?.close();
+    throw new HttpError(500, `file ${file.name} of export ${exp.id} is missing from the data store or was changed`);
+  }
+  try {
+    await sendPart(req, res, exp, file, (start, end) => Readable.from(reader.stream(start, end + 1)));
+  } finally {
+    await reader.close().catch(() => undefined);
+  }
+}
+
+/** The bytes `start` to `end` (inclusive) of a part. */
+type ReadPart = (start: number, end: number) => NodeJS.ReadableStream;
+
+async function sendPart(req: IncomingMessage, res: ServerResponse, exp: Export, file: ExportedFile, read: ReadPart): Promise<void> {
   const size = file.size;
   const digest = `md5=:${Buffer.from(file.md5, 'hex').toString('base64')}:`;
   const etag = `"${file.md5}"`;
@@ -81,7 +110,7 @@ async function sendPart(req: IncomingMessage, res: ServerResponse, exp: Export, 
   }
   const start = range ? range.start : 0;
   const end = range ? range.end : size - 1;
-  const stream = handle.createReadStream({ start, end, highWaterMark: READ_CHUNK, autoClose: false });
+  const stream = read(start, end);
   try {
     await pipeline(stream, expectBytes(end - start + 1), res);
   } catch {

@@ -16,7 +16,8 @@ import type { TableCatalog, TableFile, TableInfo } from './tables.js';
 
 /** What the handlers work on, made once per server. */
 export interface App {
-  catalog: TableCatalog;
+  /** The tables directory's catalog, or (serve --redis --tables s3://…) a bucket's (StoreTableCatalog). */
+  catalog: Pick<TableCatalog, 'resolve' | 'find' | 'describe'>;
   store: ExportStore;
   exporter: Exporter;
   /** Options applied to every export of a format (e.g. a fixed avro sync marker). */
@@ -44,7 +45,7 @@ export function createRoutes(app: App): Route[] {
   ];
 }
 
-async function findTable(app: App, ref: string): Promise<TableInfo> {
+export async function findTable(app: Pick<App, 'catalog'>, ref: string): Promise<TableInfo> {
   const matches = await app.catalog.resolve(ref);
   if (matches.length === 0) throw new HttpError(404, `no table "${ref}" in the tables directory`);
   if (matches.length > 1) {
@@ -61,7 +62,7 @@ async function findTable(app: App, ref: string): Promise<TableInfo> {
 }
 
 /** The table definition, or 422 when a column has no platform type (nothing could export it). */
-function requireDefinition(info: TableInfo): Table {
+export function requireDefinition(info: TableInfo): Table {
   if (info.table) return info.table;
   throw new HttpError(422, `table "${info.file.name}" cannot be exported: ${info.problem ?? 'its schema is not readable'}`);
 }
@@ -70,7 +71,7 @@ function requireDefinition(info: TableInfo): Table {
  * `{"results": [...], "nextPageToken": token | null}`: a page of `maxResults` variables (all when
  * absent) from `pageToken`, as the platform pages lists; its clients read both fields.
  */
-async function listVariables(app: App, ctx: RequestContext): Promise<void> {
+export async function listVariables(app: Pick<App, 'catalog'>, ctx: RequestContext): Promise<void> {
   const table = requireDefinition(await findTable(app, ctx.params.ref));
   const start = parseCount(ctx.query.get('pageToken'), 'pageToken', 0) ?? 0;
   const size = parseCount(ctx.query.get('maxResults'), 'maxResults', 1) ?? table.variables.length;
@@ -98,7 +99,7 @@ interface ExportBody {
   maxFileSize: number | undefined;
 }
 
-function parseExportBody(value: unknown): ExportBody {
+export function parseExportBody(value: unknown): ExportBody {
   if (value === undefined) return { format: 'csv', maxFileSize: undefined };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new HttpError(400, 'the request body must be a JSON object, e.g. {"format": "csv"}');
@@ -121,7 +122,7 @@ function describeFormats(): string {
 }
 
 /** The format a client asked for, or 400 naming the formats this server can write. */
-function checkFormat(name: string): ExportFormat {
+export function checkFormat(name: string): ExportFormat {
   let format: ExportFormat;
   try {
     format = resolveFormat(name.toLowerCase());
@@ -175,7 +176,7 @@ export function startExport(app: App, info: TableInfo, request: StoredRequest, r
 }
 
 /** The options fixed by the table's version (see startExport), under those the server was given. */
-function tableVersionOptions(base: TableBase, given: FormatOptions): FormatOptions {
+export function tableVersionOptions(base: TableBase, given: FormatOptions): FormatOptions {
   const updated = new Date(Number(base.updatedAt));
   const marker = createHash('md5').update(`${String(base.id)}:${String(base.updatedAt)}:${String(base.numBytes)}`).digest('hex');
   return {

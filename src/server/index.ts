@@ -8,6 +8,11 @@ import { MIN_MAX_FILE_SIZE } from '../sinks/limits.js';
 import { sweepTempFiles } from '../temp-files.js';
 import type { FormatOptions } from '../formats/registry.js';
 import type { BatchSource } from '../sources/types.js';
+import { DistributedExporter } from '../distributed/exporter.js';
+import { isS3Url } from '../store/s3-location.js';
+import { createDistributedRoutes, expireExports } from './distributed-routes.js';
+import { openStore } from '../store/open.js';
+import { StoreTableCatalog } from './store-tables.js';
 import { createRoutes, resumeExports, type App } from './handlers.js';
 import { checkRequestOrigin, isLoopbackHost, type GuardOptions } from './guards.js';
 import { checkToken, hidePaths, HttpError, sendError } from './http-io.js';
@@ -20,7 +25,7 @@ export type { RestoreSummary } from './store.js';
 export type { TableFile } from './tables.js';
 
 export interface ServerOptions {
-  /** Directory of the tables: its Arrow IPC (.arrow, .arrows, .feather) and Parquet files. */
+  /** Directory of the tables: its Arrow IPC (.arrow, .arrows, .feather) and Parquet files (with `redis`, also s3://bucket/prefix). */
   tables: string;
   /** Directory of the exports: one folder per export with its files and its record. */
   data: string;
@@ -55,6 +60,17 @@ export interface ServerOptions {
   createSource?: (file: TableFile) => BatchSource;
   /** Where the server reports what it did (restored exports, failures); silent by default. */
   log?: (line: string) => void;
+  /**
+   * The distributed mode (issue #13, docs/DISTRIBUTED.md): exports run as BullMQ jobs on
+   * `tabular-export worker` processes, their records in this Redis (`redis://host:port`), their
+   * files under `data` (a directory every worker mounts, or s3://bucket/prefix). `tables` must
+   * be a directory every worker mounts at the same path. Without it, everything runs in process.
+   */
+  redis?: string;
+  /** With `redis`: rows per shard, about (default 2,000,000). */
+  shardRows?: number;
+  /** With `redis`: the key prefix of the deployment in Redis (default `tabular-export`). */
+  redisPrefix?: string;
 }
 
 export interface ServerAddress {
@@ -108,16 +124,21 @@ export function createServer(options: ServerOptions): ExportServer {
   const exporter = new Exporter({ concurrency: options.concurrency ?? 2, workers: options.workers });
   const store = new ExportStore(options.data, log, exporter);
   const app: App = {
-    catalog: new TableCatalog(options.tables, { defaultOwner, defaultDataset }),
+    catalog: isS3Url(options.tables)
+      ? new StoreTableCatalog(openStore(options.tables), { defaultOwner, defaultDataset })
+      : new TableCatalog(options.tables, { defaultOwner, defaultDataset }),
     store,
     exporter,
     formatOptions: options.formatOptions ?? {},
     maxFileSize,
     createSource: options.createSource ?? openTableSource,
-    privatePaths: [resolve(options.tables), resolve(options.data), resolve(exporter.tempDir)],
+    privatePaths: [...[options.tables, options.data].map((p) => (isS3Url(p) ? p : resolve(p))), resolve(exporter.tempDir)],
   };
   const guard = { allowedOrigins: options.allowedOrigins ?? [], tokenless: token === null };
-  const routes = createRoutes(app);
+  const distributed = options.redis === undefined ? null
+    : new DistributedExporter({ redis: options.redis, prefix: options.redisPrefix, shardRows: options.shardRows });
+  const distributedApp = distributed ? { ...app, exporter: distributed, data: isS3Url(options.data) ? options.data : resolve(options.data) } : null;
+  const routes = distributedApp ? createDistributedRoutes(distributedApp) : createRoutes(app);
   const requestTimeout = options.requestTimeout ?? REQUEST_TIMEOUT_MS;
   // Node checks these timeouts every connectionsCheckingInterval (30 s by default): often enough here.
   const http = createHttpServer({ headersTimeout: requestTimeout / 2, requestTimeout, connectionsCheckingInterval: Math.min(1000, requestTimeout / 4) }, (req, res) => {
@@ -139,10 +160,22 @@ export function createServer(options: ServerOptions): ExportServer {
       if (token === null && !isLoopbackHost(host)) {
         throw new ServerConfigError(`listening on ${host} without a token would let anyone who reaches it read every table: give a token (--token or TABULAR_EXPORT_TOKEN), or listen on 127.0.0.1`);
       }
-      if (!(await stat(options.tables).then((st) => st.isDirectory(), () => false))) {
+      if (isS3Url(options.tables) && !distributed) throw new ServerConfigError('tables in s3:// are served with --redis (the distributed mode) only');
+      if (!isS3Url(options.tables) && !(await stat(options.tables).then((st) => st.isDirectory(), () => false))) {
         throw new ServerConfigError(`the tables directory ${options.tables} does not exist`);
       }
-      await checkWritable(options.data);
+      if (!isS3Url(options.data)) await checkWritable(options.data);
+      if (distributedApp && !restored) {
+        // Nothing to restore: every export lives in Redis. Checked here, so a wrong URL fails the start.
+        await distributedApp.exporter.ids().catch((err: unknown) => { throw new ServerConfigError(`Redis at ${options.redis} cannot be reached: ${err instanceof Error ? err.message : String(err)}`); });
+        restored = { restored: 0, resumed: 0, skipped: [], swept: [] };
+        if (Number.isFinite(retention)) {
+          const sweep = (): void => { void expireExports(distributedApp, retention).catch((err: unknown) => log(`retention: ${err instanceof Error ? err.message : String(err)}`)); };
+          sweep();
+          expiry = setInterval(sweep, Math.min(retention / 4, 60_000));
+          expiry.unref();
+        }
+      }
       if (!restored) {
         const found = await store.restore();
         // What a crashed server left in the temp directory (spools, strL files), before anything new is made.
@@ -167,6 +200,7 @@ export function createServer(options: ServerOptions): ExportServer {
         if (expiry) clearInterval(expiry);
         // No new connections; idle keep-alive ones close now, those with a request under way when it ends.
         const stopped = http.listening ? new Promise<void>((done) => { http.close(() => done()); }) : Promise.resolve();
+        await distributedApp?.exporter.close();
         await store.freeze();
         const unfinished = store.unfinished();
         for (const exp of unfinished) exporter.cancel(exp.id, 'the server is shutting down');

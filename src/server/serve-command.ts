@@ -7,6 +7,7 @@ const USAGE = `Usage: tabular-export serve --tables <dir> --data <dir> [--port 8
          [--concurrency <n>] [--workers <n>] [--token <token>] [--max-file-size <size>]
          [--default-owner local] [--default-dataset default] [--allow-origin <origin>]…
          [--retention 7d] [--drain-timeout 30s] [--max-connections 256]
+       tabular-export serve --redis <redis://host:port> --tables <dir|s3://…> --data <dir|s3://…> [--shard-rows <n>] …
 
   --tables       directory of the tables: Arrow IPC (.arrow, .arrows, .feather) and Parquet files
                  in <dir>/<owner>/<dataset>/, referenced as owner.dataset.table (the file name
@@ -35,6 +36,12 @@ const USAGE = `Usage: tabular-export serve --tables <dir> --data <dir> [--port 8
                  (e.g. 90m, 12h, 7d; default 7d; "never" keeps them)
   --drain-timeout  on SIGINT/SIGTERM, how long downloads under way may go on (default 30s)
   --max-connections  connections served at once (default 256)
+  --redis        the distributed mode (docs/DISTRIBUTED.md): exports run as BullMQ jobs on
+                 \`tabular-export worker\` processes, their records kept in this Redis, so any
+                 number of API processes answer for any export; --tables and --data are then
+                 directories every worker mounts at the same path, or s3://bucket/prefix
+  --shard-rows   with --redis: rows per shard, about (default 2000000); shards cut at Parquet
+                 row groups
 Routes: see docs/SERVER.md. Stops on SIGINT or SIGTERM: no new connections, running exports
 stopped (they run again at the next start), downloads under way finish within --drain-timeout.`;
 
@@ -81,6 +88,8 @@ export async function runServeCommand(argv: string[]): Promise<number> {
         retention: { type: 'string' },
         'drain-timeout': { type: 'string' },
         'max-connections': { type: 'string' },
+        redis: { type: 'string' },
+        'shard-rows': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -109,6 +118,12 @@ export async function runServeCommand(argv: string[]): Promise<number> {
   const retention = values.retention === 'never' ? Infinity : parseDuration('retention', values.retention, DEFAULT_RETENTION_MS);
   const drainTimeout = parseDuration('drain-timeout', values['drain-timeout'], 30_000);
   const maxConnections = parseCount('max-connections', values['max-connections'], 256, 1, 100_000);
+  if (values['shard-rows'] !== undefined && values.redis === undefined) fail('--shard-rows needs --redis');
+  const shardRows = values['shard-rows'] === undefined ? undefined : parseCount('shard-rows', values['shard-rows'], 1, 1, Number.MAX_SAFE_INTEGER);
+  if (values.redis !== undefined && !/^rediss?:\/\//.test(values.redis)) fail(`--redis: "${values.redis}" is not a redis:// URL`);
+  if (values.redis === undefined && values.data.startsWith('s3://')) fail('--data s3://… needs --redis (the embedded server keeps its exports in a directory)');
+  if (values.redis === undefined && values.tables.startsWith('s3://')) fail('--tables s3://… needs --redis (the embedded server reads its tables from a directory)');
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
   const log = (line: string): void => { process.stderr.write(`tabular-export serve: ${line}\n`); };
   let server;
@@ -117,7 +132,7 @@ export async function runServeCommand(argv: string[]): Promise<number> {
     server = createServer({
       tables: values.tables, data: values.data, concurrency, workers, token, log, maxFileSize,
       defaultOwner: values['default-owner'], defaultDataset: values['default-dataset'],
-      allowedOrigins, retention, drainTimeout, maxConnections,
+      allowedOrigins, retention, drainTimeout, maxConnections, redis: values.redis, shardRows,
     });
     address = await server.listen(port, values.host ?? '127.0.0.1');
   } catch (err) {

@@ -58,7 +58,7 @@ interface Cached {
 }
 
 /** Which owners and datasets a listing looks into (normalized names; null: all). */
-interface Scope {
+export interface Scope {
   owner: string | null;
   dataset: string | null;
 }
@@ -124,47 +124,56 @@ export class TableCatalog {
     const hit = this.cache.get(file.path);
     if (hit && hit.key === key) return hit.info;
     const { schema, numRows } = await readShape(file);
-    let table: Table | null = null;
-    let problem: string | null = null;
-    try {
-      table = tableFromSchema(schema, file.name, numRows);
-    } catch (err) {
-      problem = err instanceof Error ? err.message : String(err);
-    }
-    const description = schema.metadata.get(META.description);
-    const base: TableBase = {
-      kind: 'table',
-      // A path the platform's clients can call as it is (they percent-encode the same way).
-      uri: `/tables/${encodeURIComponent(file.qualifiedReference)}`,
-      id: file.id,
-      name: file.name,
-      qualifiedReference: file.qualifiedReference,
-      scopedReference: file.name,
-      referenceId: file.id,
-      numRows,
-      numBytes: stats.size,
-      variableCount: schema.fields.length,
-      // birthtime is 0 on file systems that do not keep it.
-      createdAt: Math.floor(stats.birthtimeMs > 0 ? stats.birthtimeMs : stats.ctimeMs),
-      updatedAt: Math.floor(stats.mtimeMs),
-      description: description ?? null,
-    };
-    const info: TableInfo = { file, base, table, problem };
+    // birthtime is 0 on file systems that do not keep it.
+    const info = tableInfoOf(file, schema, numRows, { size: stats.size, createdAt: stats.birthtimeMs > 0 ? stats.birthtimeMs : stats.ctimeMs, updatedAt: stats.mtimeMs });
     this.cache.set(file.path, { key, info });
     return info;
   }
 
-  /** One part names a table of the default dataset; two, a dataset of the default owner. */
   private scopeOf(ref: TableReference): Scope {
-    return {
-      owner: ref.owner ?? normalizeName(this.defaults.owner),
-      dataset: ref.dataset ?? normalizeName(this.defaults.dataset),
-    };
+    return scopeOfReference(ref, this.defaults);
   }
 }
 
+/** One part names a table of the default dataset; two, a dataset of the default owner. */
+export function scopeOfReference(ref: TableReference, defaults: { owner: string; dataset: string }): Scope {
+  return {
+    owner: ref.owner ?? normalizeName(defaults.owner),
+    dataset: ref.dataset ?? normalizeName(defaults.dataset),
+  };
+}
+
+/** A table's description from its schema, row count and file times (ms). */
+export function tableInfoOf(file: TableFile, schema: Schema, numRows: number | null, stats: { size: number; createdAt: number; updatedAt: number }): TableInfo {
+  let table: Table | null = null;
+  let problem: string | null = null;
+  try {
+    table = tableFromSchema(schema, file.name, numRows);
+  } catch (err) {
+    problem = err instanceof Error ? err.message : String(err);
+  }
+  const description = schema.metadata.get(META.description);
+  const base: TableBase = {
+    kind: 'table',
+    // A path the platform's clients can call as it is (they percent-encode the same way).
+    uri: `/tables/${encodeURIComponent(file.qualifiedReference)}`,
+    id: file.id,
+    name: file.name,
+    qualifiedReference: file.qualifiedReference,
+    scopedReference: file.name,
+    referenceId: file.id,
+    numRows,
+    numBytes: stats.size,
+    variableCount: schema.fields.length,
+    createdAt: Math.floor(stats.createdAt),
+    updatedAt: Math.floor(stats.updatedAt),
+    description: description ?? null,
+  };
+  return { file, base, table, problem };
+}
+
 /** The tables named by `ref` among those of its scope (see TableCatalog.resolve). */
-function pickTables(files: TableFile[], ref: TableReference): TableFile[] {
+export function pickTables(files: TableFile[], ref: TableReference): TableFile[] {
   const named = files.filter((f) => normalizeName(f.name) === ref.table);
   const rid = ref.tableReferenceId;
   if (rid === null) return named;
@@ -172,7 +181,7 @@ function pickTables(files: TableFile[], ref: TableReference): TableFile[] {
   return byReferenceId.length > 0 ? byReferenceId : named;
 }
 
-function inScope(scope: Scope, owner: string, dataset: string): boolean {
+export function inScope(scope: Scope, owner: string, dataset: string): boolean {
   return (scope.owner === null || scope.owner === normalizeName(owner)) && (scope.dataset === null || scope.dataset === normalizeName(dataset));
 }
 
@@ -188,23 +197,29 @@ async function readdirOrEmpty(dir: string): Promise<Dirent[]> {
 function tableFiles(dir: string, entries: readonly Dirent[], owner: string, dataset: string, prefix: string): TableFile[] {
   const files: TableFile[] = [];
   for (const entry of entries) {
-    const ext = extname(entry.name).toLowerCase();
-    const kind = KINDS[ext];
-    if (!entry.isFile() || kind === undefined || entry.name.startsWith('.')) continue;
-    const name = entry.name.slice(0, entry.name.length - ext.length);
-    const relativePath = `${prefix}${entry.name}`;
-    files.push({
-      name, owner, dataset,
-      qualifiedReference: [owner, dataset, name].map(asReferencePart).join('.'),
-      // A flat file's id is the hash of its file name, as before nested datasets existed.
-      id: hashTableId(relativePath),
-      fileName: entry.name,
-      relativePath,
-      path: join(dir, entry.name),
-      kind,
-    });
+    const file = entry.isFile() ? tableFileOf(entry.name, owner, dataset, prefix, join(dir, entry.name)) : null;
+    if (file) files.push(file);
   }
   return files;
+}
+
+/** The table a file of that name is (at `path`, below `prefix` of the tables), or null: not hidden, of a known kind. */
+export function tableFileOf(fileName: string, owner: string, dataset: string, prefix: string, path: string): TableFile | null {
+  const ext = extname(fileName).toLowerCase();
+  const kind = KINDS[ext];
+  if (kind === undefined || fileName.startsWith('.')) return null;
+  const name = fileName.slice(0, fileName.length - ext.length);
+  const relativePath = `${prefix}${fileName}`;
+  return {
+    name, owner, dataset,
+    qualifiedReference: [owner, dataset, name].map(asReferencePart).join('.'),
+    // A flat file's id is the hash of its file name, as before nested datasets existed.
+    id: hashTableId(relativePath),
+    fileName,
+    relativePath,
+    path,
+    kind,
+  };
 }
 
 /** A name as one part of a reference: `.` and `:` would read as separators, so they are written `_` (which matches them). */

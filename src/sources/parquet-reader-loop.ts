@@ -8,18 +8,24 @@ import type * as ParquetWasm from 'parquet-wasm/node';
  * each byte range it needs (`read`), answered by `bytes` or `read-failed`.
  */
 export type ToReader =
-  | { kind: 'open'; path: string; batchSize: number }
-  | { kind: 'open'; remoteSize: number; batchSize: number }
+  | { kind: 'open'; path: string; batchSize: number; rowGroups?: RowGroupRange }
+  | { kind: 'open'; remoteSize: number; batchSize: number; rowGroups?: RowGroupRange }
   | { kind: 'next' }
   | { kind: 'bytes'; id: number; bytes: Uint8Array }
   | { kind: 'read-failed'; id: number; message: string };
+
+/** Row groups `start` to `end` (exclusive) of a file: a shard of it (issue #13). */
+export interface RowGroupRange {
+  start: number;
+  end: number;
+}
 
 export interface RowGroupInfo {
   numRows: number;
   compressedSize: number;
 }
 
-/** Reader to main thread: one answer per request. */
+/** Reader to main thread: one answer per request. `numRows` counts the rows of the range asked for (all by default); `groups` are the file's. */
 export type FromReader =
   | { kind: 'opened'; numRows: number; groups: RowGroupInfo[]; schema: Uint8Array }
   | { kind: 'batch'; group: number; ipc: Uint8Array }
@@ -82,7 +88,7 @@ export function runParquetReader(port: MessagePort, deps: ReaderDeps): void {
     arrayBuffer: () => (size === 0 ? Promise.resolve(new ArrayBuffer(0)) : readRange(base, size)),
   });
 
-  const open = async (source: { path: string } | { remoteSize: number }): Promise<void> => {
+  const open = async (source: ({ path: string } | { remoteSize: number }) & { rowGroups?: { start: number; end: number } }): Promise<void> => {
     // A lazy Blob: parquet-wasm reads the footer, then only the byte ranges of each row group asked for.
     const blob = 'path' in source ? await deps.openAsBlob(source.path) : rangeBlob(0, source.remoteSize) as Blob;
     file = await pw.ParquetFile.fromFile(blob);
@@ -101,6 +107,16 @@ export function runParquetReader(port: MessagePort, deps: ReaderDeps): void {
       meta.free();
     }
     groupCount = groups.length;
+    const range = source.rowGroups;
+    if (range) {
+      if (!(Number.isInteger(range.start) && Number.isInteger(range.end) && range.start >= 0 && range.start <= range.end && range.end <= groups.length)) {
+        throw new Error(`row groups ${range.start} to ${range.end} are not within the file's ${groups.length}`);
+      }
+      group = range.start;
+      groupCount = range.end;
+      numRows = 0;
+      for (let g = range.start; g < range.end; g++) numRows += groups[g].numRows;
+    }
     const schema = owned(file.schema().intoIPCStream()); // consumes the wasm schema
     post({ kind: 'opened', numRows, groups, schema }, [schema.buffer as ArrayBuffer]);
   };

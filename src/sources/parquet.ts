@@ -7,7 +7,7 @@ import { ExportError } from '../errors.js';
 import { describeCause } from '../sinks/target-error.js';
 import { nameOfPath } from './batches.js';
 import { ParquetReader } from './parquet-reader.js';
-import type { FromReader, RowGroupInfo, ToReader } from './parquet-reader-loop.js';
+import type { FromReader, RowGroupInfo, RowGroupRange, ToReader } from './parquet-reader-loop.js';
 import { nameOfFile } from './random-access.js';
 import type { RandomAccessInput, RandomAccessReader } from './random-access.js';
 import type { BatchSource, OpenedSource } from './types.js';
@@ -31,7 +31,18 @@ const TAIL = 8;
  * before parquet-wasm sees it, and a panic of parquet-wasm on damaged bytes ends only the
  * worker, never the process.
  */
-export function fromParquet(input: string | RandomAccessInput): BatchSource {
+export interface FromParquetOptions {
+  /**
+   * Only row groups `start` to `end` (exclusive), e.g. one shard of a distributed export
+   * (issue #13): the source's numRows are theirs, and only their column chunks are read.
+   */
+  rowGroups?: RowGroupRange;
+  /** Told the file's row groups (all of them, from its footer) once it is open: what shards are planned from. */
+  onGroups?: (groups: RowGroupInfo[]) => void;
+}
+
+export function fromParquet(input: string | RandomAccessInput, options: FromParquetOptions = {}): BatchSource {
+  const { rowGroups } = options;
   const fileName = typeof input === 'string' ? basename(input) : input.name;
   const label = `Parquet file ${fileName}`;
   return {
@@ -40,7 +51,7 @@ export function fromParquet(input: string | RandomAccessInput): BatchSource {
     async open(): Promise<OpenedSource> {
       if (typeof input === 'string') {
         const totalBytes = await checkFrame(() => readLocalFrame(input), label, failed);
-        return openReader(new ParquetReader(), { kind: 'open', path: input, batchSize: READ_BATCH_SIZE }, totalBytes, async () => undefined);
+        return openReader(new ParquetReader(), { kind: 'open', path: input, batchSize: READ_BATCH_SIZE, rowGroups }, totalBytes, async () => undefined);
       }
       // Read by ranges (an S3 object): the frame by two small reads, then parquet-wasm asks for
       // the footer and each row group's column chunks through the worker's range requests.
@@ -48,7 +59,7 @@ export function fromParquet(input: string | RandomAccessInput): BatchSource {
       try {
         const totalBytes = await checkFrame(() => readRemoteFrame(remote), label, failed);
         const readAt = (offset: number, length: number): Promise<Uint8Array> => remote.read(offset, length);
-        return await openReader(new ParquetReader(readAt), { kind: 'open', remoteSize: totalBytes, batchSize: READ_BATCH_SIZE }, totalBytes, () => remote.close());
+        return await openReader(new ParquetReader(readAt), { kind: 'open', remoteSize: totalBytes, batchSize: READ_BATCH_SIZE, rowGroups }, totalBytes, () => remote.close());
       } catch (err) {
         await remote.close();
         throw err;
@@ -61,7 +72,12 @@ export function fromParquet(input: string | RandomAccessInput): BatchSource {
       const opened = await reader.request(request);
       if (opened.kind !== 'opened') throw unexpected(opened);
       const schema = tableFromIPC(opened.schema).schema;
-      return openParquet(reader, opened.numRows, opened.groups, schema, totalBytes, failed, release);
+      options.onGroups?.(opened.groups);
+      // A range's progress counts only its own row groups' bytes.
+      const groups = rowGroups ? opened.groups.slice(0, rowGroups.end) : opened.groups;
+      const first = rowGroups?.start ?? 0;
+      const bytes = rowGroups ? groups.slice(first).reduce((n, g) => n + g.compressedSize, 0) : totalBytes;
+      return openParquet(reader, opened.numRows, groups, first, schema, bytes, failed, release);
     } catch (err) {
       await reader.close();
       throw failed(err);
@@ -137,14 +153,14 @@ function corrupt(label: string, what: string): ExportError {
 const abandoned = new FinalizationRegistry<ParquetReader>((reader) => void reader.close());
 
 function openParquet(
-  reader: ParquetReader, numRows: number, groups: readonly RowGroupInfo[], schema: OpenedSource['schema'],
+  reader: ParquetReader, numRows: number, groups: readonly RowGroupInfo[], firstGroup: number, schema: OpenedSource['schema'],
   totalBytes: number, failed: (err: unknown) => ExportError, release: () => Promise<void>,
 ): OpenedSource {
   let bytesRead = 0;
   let closed = false;
 
   async function* readBatches(): AsyncGenerator<RecordBatch, void, undefined> {
-    let counted = 0; // row groups whose bytes are in bytesRead
+    let counted = firstGroup; // row groups whose bytes are in bytesRead
     try {
       for (;;) {
         const answer = await reader.request({ kind: 'next' });
@@ -181,3 +197,4 @@ function openParquet(
   abandoned.register(opened, reader, opened);
   return opened;
 }
+

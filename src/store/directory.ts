@@ -51,7 +51,7 @@ export class DirectoryStore implements ObjectStore {
   async stat(key: string): Promise<StoredObject | null> {
     try {
       const info = await stat(this.locate(key));
-      return info.isFile() ? { key, size: info.size } : null;
+      return info.isFile() ? { key, size: info.size, modified: info.mtimeMs } : null;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
@@ -85,9 +85,12 @@ export class DirectoryStore implements ObjectStore {
     const keys: string[] = [];
     for await (const { key } of this.list(prefix)) keys.push(key);
     await this.delete(keys);
-    // A prefix that names a folder (`_temporary/<id>/`) goes with its files, and so do the
-    // folders above it that it leaves empty, up to the store's root.
-    if (prefix.endsWith('/')) await this.removeEmptyDirs(prefix.slice(0, -1));
+    // A prefix that names a folder (`_temporary/<id>/`) goes with its files and the folders
+    // below it, and so do the folders above it that it leaves empty, up to the store's root.
+    if (prefix.endsWith('/')) {
+      await rm(this.locate(prefix.slice(0, -1)), { recursive: true, force: true });
+      await this.removeEmptyDirs(posix.dirname(prefix.slice(0, -1)));
+    }
     return keys.length;
   }
 

@@ -87,7 +87,7 @@ export class S3Store implements ObjectStore {
       }));
       for (const item of page.Contents ?? []) {
         if (item.Key === undefined) continue;
-        yield { key: item.Key.slice(this.where.prefix.length), size: item.Size ?? 0 };
+        yield { key: item.Key.slice(this.where.prefix.length), size: item.Size ?? 0, ...(item.LastModified ? { modified: item.LastModified.getTime() } : {}) };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -96,7 +96,7 @@ export class S3Store implements ObjectStore {
   async stat(key: string): Promise<StoredObject | null> {
     try {
       const head = await this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.where.bucket, Key: this.fullKey(key) }));
-      return { key, size: head.ContentLength ?? 0 };
+      return { key, size: head.ContentLength ?? 0, ...(head.LastModified ? { modified: head.LastModified.getTime() } : {}) };
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;

@@ -39,4 +39,6 @@ export interface ObjectStore {
 export interface StoredObject {
   key: string;
   size: number;
+  /** When it was last written, in ms since the epoch, where the store says (S3 LastModified, a file's mtime). */
+  modified?: number;
 }

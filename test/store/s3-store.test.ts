@@ -43,7 +43,7 @@ describe('S3Store', () => {
     const shallow: string[] = [];
     for await (const { key } of store.list('', { shallow: true })) shallow.push(key);
     expect(shallow).toEqual([]);
-    expect(await store.stat('_temporary/x/0.bin')).toEqual({ key: '_temporary/x/0.bin', size: 1000 });
+    expect(await store.stat('_temporary/x/0.bin')).toEqual({ key: '_temporary/x/0.bin', size: 1000, modified: expect.any(Number) as number });
     expect(await store.stat('missing')).toBeNull();
 
     const reader = await store.openRead('_temporary/x/0.bin').open();
