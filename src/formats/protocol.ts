@@ -58,6 +58,8 @@ export interface PreparedEncoder {
   readonly readsRanges?: boolean;
   /** Rows per range when the format fixes them (a parquet row group): ranges then cut inside batches. */
   readonly rangeRows?: number;
+  /** With rangeRows: a range also ends at about this many bytes of the source's batches (a row group's 64 MiB). */
+  readonly rangeBytes?: number;
 }
 
 export interface FileEncoder {

@@ -25,9 +25,10 @@ export interface EncodeTask {
   output: SharedArrayBuffer | null;
   /**
    * Instead of `columns`: batches the worker reads from the source itself (ranges.ts), cut
-   * into chunks as the calling thread would cut them (rowsPerChunk), each encoded.
+   * into chunks as the calling thread would cut them (rowsPerChunk), each encoded; with
+   * `whole`, the range is one chunk (a parquet row group), its batches packed together.
    */
-  range?: { spec: RangeSpec; chunkRows: number | undefined; rowMultiple: number; spares: SharedArrayBuffer[] };
+  range?: { spec: RangeSpec; chunkRows: number | undefined; rowMultiple: number; spares: SharedArrayBuffer[]; whole?: boolean };
   /** With `range`: only measure the rows for a first pass (statistics), encode nothing. */
   measure?: boolean;
 }

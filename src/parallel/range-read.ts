@@ -3,7 +3,7 @@ import { decodeBlocks } from '../sources/ipc-blocks.js';
 import type { BatchBlock } from '../sources/ipc-footer.js';
 import { corrupt, sourceFailed } from '../sources/ipc-messages.js';
 import { viewColumns, type ColumnView } from '../table/columns.js';
-import type { Schema } from 'apache-arrow';
+import type { RecordBatch, Schema } from 'apache-arrow';
 import { bindSchema, type Normalize } from '../table/normalize.js';
 import type { Table, VariableType } from '../table/types.js';
 
@@ -29,6 +29,7 @@ export interface RangeSpec {
 
 /** One canonical batch of a range, as column views, and its first row in the table. */
 export interface RangeBatch {
+  batch: RecordBatch;
   cols: ColumnView[];
   rows: number;
   firstRow: number;
@@ -76,7 +77,7 @@ export function readRange(range: RangeSpec, firstRow: number): RangeBatch[] {
       schema = batch.schema;
     }
     const normalized = normalize(batch, row);
-    out.push({ cols: viewColumns(normalized, range.types), rows: batch.numRows, firstRow: row });
+    out.push({ batch: normalized, cols: viewColumns(normalized, range.types), rows: batch.numRows, firstRow: row });
     row += batch.numRows;
   }
   return out;

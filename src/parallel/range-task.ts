@@ -1,4 +1,8 @@
-import { outputAllocator, rowsPerChunk, sliceViews } from './columns.js';
+import type { RecordBatch } from 'apache-arrow';
+import type { ColumnView } from '../table/columns.js';
+import type { VariableType } from '../table/types.js';
+import { outputAllocator, rowsPerChunk, sliceViews, unpackColumns } from './columns.js';
+import { packGroup } from './pack-group.js';
 import type { EncodeChunk } from './kernel.js';
 import type { EncodeTask, MeasureAnswered, RangeAnswered, ChunkPiece } from './pool.js';
 import { readRange } from './range-read.js';
@@ -13,7 +17,13 @@ export function encodeRange(task: EncodeTask, encode: EncodeChunk): RangeAnswere
   const spares = range.spares;
   const alloc = outputAllocator(spares);
   const pieces: ChunkPiece[] = [];
-  for (const batch of readRange(range.spec, task.firstRow)) {
+  const batches = readRange(range.spec, task.firstRow);
+  if (range.whole) {
+    const cols = batches.length === 1 ? batches[0].cols : packed(batches.map((b) => b.batch), range.spec.types);
+    pieces.push({ result: encode(cols, task.rows, task.firstRow, alloc), firstRow: task.firstRow, rows: task.rows });
+    return { pieces, unused: spares };
+  }
+  for (const batch of batches) {
     const step = rowsPerChunk(batch.cols, batch.rows, range.rowMultiple, range.chunkRows);
     for (let start = 0; start < batch.rows; start += step) {
       const end = Math.min(batch.rows, start + step);
@@ -22,6 +32,18 @@ export function encodeRange(task: EncodeTask, encode: EncodeChunk): RangeAnswere
     }
   }
   return { pieces, unused: spares };
+}
+
+/** The thread's buffer for packing a range's batches together, used again by its next range. */
+let packing = new ArrayBuffer(0);
+
+/** The batches' rows as one set of columns (pack-group.ts), in the thread's packing buffer. */
+function packed(batches: readonly RecordBatch[], types: readonly VariableType[]): ColumnView[] {
+  const { buffer, columns } = packGroup(batches, types, (bytes) => {
+    if (packing.byteLength < bytes) packing = new ArrayBuffer(Math.ceil(bytes * 1.25));
+    return packing;
+  });
+  return unpackColumns(buffer, columns);
 }
 
 /** A range's rows and statistics, for a first pass spread over the threads (first-pass.ts). */

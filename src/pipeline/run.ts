@@ -115,10 +115,12 @@ export async function runPipeline<Options>(req: PipelineRequest<Options>): Promi
       maxParts: req.maxParts,
       hashOffThread: workers > 1,
     }, req.progress);
-    // Worker threads read the source themselves where they can, and no file is cut by size or rows.
+    // Worker threads read the source themselves where they can: never with a split by rows, and
+    // with one by size only where a file ends between row groups anyway (parquet's ranges).
     const maxFileSize = req.maxFileSize ?? caps.defaultMaxFileSize;
-    const byRanges = ranges && prepared.readsRanges && maxFileSize === undefined && req.maxRowsPerFile === undefined;
-    const positioned = byRanges ? planRanges(ranges, table, prepared.rangeRows) : positionBatches(batches, table, format);
+    const byRanges = ranges && prepared.readsRanges && req.maxRowsPerFile === undefined
+      && (maxFileSize === undefined || prepared.rangeRows !== undefined);
+    const positioned = byRanges ? planRanges(ranges, table, prepared.rangeRows, prepared.rangeBytes) : positionBatches(batches, table, format);
     await pipeline(Readable.from(positioned, { objectMode: true, highWaterMark: 1 }), sink, { signal: req.signal });
 
     const rows = sink.parts.reduce((n, p) => n + p.rows, 0);

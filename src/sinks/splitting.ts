@@ -188,11 +188,24 @@ export class SplittingSink extends Writable {
     } while (offset < batch.numRows);
   }
 
+  /**
+   * A range is never cut: with a size limit, it goes to the next part when the open one has
+   * rows and the range's rows would not fit by the estimate (as a parquet row group would).
+   */
   private async writeRange(item: RangeItem): Promise<void> {
     this.checkRunning();
-    const part = await this.partFor();
-    if (!part.encoder.writeRange || this.options.maxFileSize !== undefined || this.options.maxRowsPerFile !== undefined) {
-      throw new Error('a range of batches reached a file that cannot take it whole (a split was asked, or the encoder reads no ranges)');
+    const { maxFileSize } = this.options;
+    if (maxFileSize !== undefined) {
+      this.arrowRows += item.rows;
+      this.arrowBytes += rangeBytes(item);
+    }
+    let part = await this.partFor();
+    if (maxFileSize !== undefined && part.rows > 0 && this.rowsThatFit(part) < item.rows) {
+      await this.endPart(part);
+      part = await this.partFor();
+    }
+    if (!part.encoder.writeRange || this.options.maxRowsPerFile !== undefined) {
+      throw new Error('a range of batches reached a file that cannot take it whole (a split by rows was asked, or the encoder reads no ranges)');
     }
     await part.encoder.writeRange(item);
     part.rows += item.rows;
@@ -294,6 +307,14 @@ export class SplittingSink extends Writable {
     const part = this.current ?? (this.parts.length === 0 ? await this.beginPart(0) : null);
     if (part) await this.endPart(part);
   }
+}
+
+/** A range's share of its batches' bodies: its stand-in for their Arrow bytes. */
+function rangeBytes(item: RangeItem): number {
+  const { blocks, skip, take } = item.spec;
+  const rows = blocks.reduce((n, b) => n + b.rows, 0);
+  const body = blocks.reduce((n, b) => n + b.bodyLength, 0);
+  return rows > 0 ? body * ((take ?? rows - skip) / rows) : 0;
 }
 
 /** The bytes of a canonical batch's values in Arrow memory: offsets and text, 8 or 4 bytes a number, a bit a boolean. */

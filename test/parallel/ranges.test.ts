@@ -18,7 +18,7 @@ import { ALL_FIXTURES } from '../fixtures/tables.js';
 import { idBatch, idBatches, tempDir } from '../helpers/batches.js';
 
 const NOW = new Date(Date.UTC(2025, 10, 24, 12, 34, 56));
-const FORMATS = ['csv', 'jsonl', 'dta', 'sav'] as const;
+const FORMATS = ['csv', 'jsonl', 'dta', 'sav', 'parquet'] as const;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function ipcFile(dir: string, name: string, batches: RecordBatch[]): string {
@@ -43,7 +43,7 @@ async function expectSameByRanges(path: string, request: ExportRequest): Promise
 
 describe('IPC files read by ranges on the worker threads', () => {
   for (const fixture of ALL_FIXTURES.filter((f) => (f.table.numRows ?? 0) > 0)) {
-    it(`${fixture.name}: csv, jsonl, dta and sav are the bytes of one thread`, async () => {
+    it(`${fixture.name}: csv, jsonl, dta, sav and parquet are the bytes of one thread`, async () => {
       const dir = await tempDir();
       const path = ipcFile(dir, fixture.name, fixture.batches);
       for (const format of FORMATS) {
@@ -60,6 +60,24 @@ describe('IPC files read by ranges on the worker threads', () => {
     for (const format of ['dta', 'sav'] as const) {
       await expectSameByRanges(path, { format, out: join(dir, format), dta: { timestamp: NOW }, sav: { now: NOW } });
     }
+  });
+
+  it('parquet: a row group per range, cut inside batches (700-row batches, 1,000-row groups), the bytes of one thread; also with a split by size', async () => {
+    const dir = await tempDir();
+    const path = ipcFile(dir, 'ids', idBatches(Array.from({ length: 10 }, () => 700)));
+    await expectSameByRanges(path, { format: 'parquet', out: join(dir, 'pq'), parquet: { rowGroupSize: 1000 } });
+    // 700,000 rows in 7,000-row batches, 10,000-row groups: parts of whole groups under 1 MiB.
+    const big = ipcFile(dir, 'big', idBatches(Array.from({ length: 100 }, () => 7000)));
+    const before = encodingActivity().ranges;
+    const split = await exportTable(fromIPC(big), { format: 'parquet', out: join(dir, 'split'), parquet: { rowGroupSize: 10_000 }, maxFileSize: 1 << 20, workers: 2 });
+    expect(split.status, split.errorMessage ?? '').toBe('completed');
+    expect(encodingActivity().ranges).toBeGreaterThan(before);
+    expect(split.fileCount).toBeGreaterThan(1);
+    expect(split.files.reduce((n, f) => n + f.rows, 0)).toBe(700_000);
+    split.files.forEach((f, i) => {
+      if (i < split.files.length - 1) expect(f.rows % 10_000, `${f.name}: whole row groups`).toBe(0);
+      expect(f.size, `${f.name}: under the limit`).toBeLessThanOrEqual(1 << 20);
+    });
   });
 
   it('a value dta cannot hold, found while a thread encodes its range: the error of one thread', async () => {

@@ -3,11 +3,12 @@ import type { RecordBatch } from 'apache-arrow';
 import { newShared, unpackColumns } from '../../parallel/columns.js';
 import { INLINE_ROWS } from '../../parallel/chunks.js';
 import type { ChunkResult } from '../../parallel/kernel.js';
-import { InlineRunner, PoolRunner, type EncodeTask } from '../../parallel/pool.js';
+import { InlineRunner, PoolRunner, type EncodeTask, type RangeAnswered } from '../../parallel/pool.js';
+import type { RangeItem } from '../../parallel/ranges.js';
 import { recyclable } from '../../parallel/recycle.js';
 import type { VariableType } from '../../table/types.js';
 import type { ParquetKernelSpec } from './kernel.js';
-import { packGroup } from './pack-group.js';
+import { packGroup } from '../../parallel/pack-group.js';
 
 function inlineRows(): number {
   const text = process.env.TABULAR_EXPORT_INLINE_ROWS;
@@ -36,6 +37,8 @@ export class RowGroupRunner {
   /** Threads of the pool this export uses, and its groups there not answered yet. */
   private readonly poolThreads: number;
   private poolBusy = 0;
+  /** All `workers` threads, for ranges the threads read themselves. */
+  private readonly rangePool: PoolRunner | null;
 
   constructor(private readonly spec: ParquetKernelSpec, private readonly types: readonly VariableType[], workers: number) {
     // `workers` encoding threads in all: the calling thread and workers − 1 in the pool. The
@@ -46,10 +49,38 @@ export class RowGroupRunner {
     // shared memory) and ~70 MB less peak RSS.
     this.poolThreads = workers - 1;
     this.pool = this.poolThreads > 0 ? new PoolRunner(this.poolThreads, 'parquet') : null;
+    this.rangePool = workers > 1 ? new PoolRunner(workers, 'parquet') : null;
     // A group per thread and one waiting: a group is ~10 MB of input and ~5 MB of output, and
     // 2 per thread (parallel/chunks.ts's count for chunks of ~2 MiB) took the 10M-row stream
     // export to ~400 MB peak RSS; this was as fast here.
     this.inFlight = workers > 1 ? workers + 1 : 1;
+  }
+
+  /** Ranges of a source the pool's threads read themselves, one row group each (workers > 1). */
+  get readsRanges(): boolean {
+    return this.rangePool !== null;
+  }
+
+  /**
+   * Encodes a range of the source as one row group, read by a pool thread itself
+   * (parallel/ranges.ts): every one of the export's `workers` threads encodes, since the calling
+   * thread neither reads nor packs.
+   */
+  async encodeRange(item: RangeItem, signal: AbortSignal): Promise<ChunkResult> {
+    const spares = this.spareOutputs.splice(0, 1);
+    const task: EncodeTask = {
+      kernel: 'parquet', key: this.key, spec: this.spec, rows: item.rows, firstRow: item.firstRow, columns: [], buffer: null, output: null,
+      range: { spec: item.spec, chunkRows: undefined, rowMultiple: 1, spares, whole: true },
+    };
+    let answer: RangeAnswered;
+    try {
+      answer = await (this.rangePool as PoolRunner).answer(task, signal) as RangeAnswered;
+    } catch (err) {
+      for (const buffer of spares) this.giveBack(buffer);
+      throw err;
+    }
+    for (const buffer of answer.unused) this.giveBack(buffer);
+    return this.own(answer.pieces[0].result);
   }
 
   /** Whether the next group is encoded on the calling thread (its result must be taken before another is packed). */

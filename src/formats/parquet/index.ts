@@ -5,6 +5,7 @@ import type { ByteSink, EncoderContext, FileEncoder, FormatEncoder, PreparedEnco
 import { kernelSupports } from './codecs.js';
 import { ParquetFileEncoder, type ParquetPlan } from './file-encoder.js';
 import { RowGroupRunner } from './group-runner.js';
+import { MAX_ROW_GROUP_BYTES } from './writer-config.js';
 import { KernelParquetFileEncoder, type KernelParquetPlan } from './kernel-encoder.js';
 import type { ParquetKernelSpec } from './kernel.js';
 import { ParallelParquetFileEncoder } from './parallel-encoder.js';
@@ -58,6 +59,10 @@ export const parquetEncoder: FormatEncoder<ParquetOptions> = {
       return {
         renames: [],
         warnings: [],
+        // A range of the source per row group, read by a pool thread (parallel/ranges.ts).
+        readsRanges: plan.runner.readsRanges,
+        rangeRows: resolved.rowGroupSize,
+        rangeBytes: MAX_ROW_GROUP_BYTES,
         beginFile: async (sink: ByteSink): Promise<FileEncoder> => new KernelParquetFileEncoder(plan, sink),
       };
     }

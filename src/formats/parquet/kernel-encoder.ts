@@ -1,6 +1,7 @@
 import type { RecordBatch } from 'apache-arrow';
 import { ExportError } from '../../errors.js';
 import type { ChunkResult } from '../../parallel/kernel.js';
+import type { RangeItem } from '../../parallel/ranges.js';
 import type { ByteSink, FileEncoder, Patch } from '../protocol.js';
 import { fileFooter, fileHead, type FooterPlan, type PlacedRowGroup } from './footer.js';
 import type { RowGroupRunner } from './group-runner.js';
@@ -54,6 +55,17 @@ export class KernelParquetFileEncoder implements FileEncoder {
       at += take;
       if (this.pieceRows >= groupRows || this.pieceBytes >= MAX_ROW_GROUP_BYTES) await this.submitGroup();
     }
+  }
+
+  /** A range of the source that a pool thread reads and encodes as one row group (parallel/ranges.ts). */
+  async writeRange(item: RangeItem): Promise<void> {
+    this.checkUsable();
+    while (this.queue.length >= this.plan.runner.inFlight) await this.writeOldest();
+    this.checkUsable();
+    const result = this.plan.runner.encodeRange(item, this.controller.signal);
+    result.catch(() => undefined); // observed in order by writeOldest
+    this.queue.push({ result, rows: item.rows });
+    this.queuedRows += item.rows;
   }
 
   /** Sends the gathered group to be encoded, once fewer than inFlight groups are out. */

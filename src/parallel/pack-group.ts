@@ -1,7 +1,7 @@
 import type { RecordBatch } from 'apache-arrow';
-import type { PackedColumn } from '../../parallel/columns.js';
-import { viewColumn, type ColumnView } from '../../table/columns.js';
-import type { VariableType } from '../../table/types.js';
+import type { PackedColumn } from './columns.js';
+import { viewColumn, type ColumnView } from '../table/columns.js';
+import type { VariableType } from '../table/types.js';
 
 // A row group's rows, which usually come in several batches (the source's batch size rarely
 // divides the row-group size), copied ONCE into one buffer in the layout of
