@@ -120,7 +120,10 @@ export async function runPipeline<Options>(req: PipelineRequest<Options>): Promi
     const maxFileSize = req.maxFileSize ?? caps.defaultMaxFileSize;
     const byRanges = ranges && prepared.readsRanges && req.maxRowsPerFile === undefined
       && (maxFileSize === undefined || prepared.rangeRows !== undefined);
-    const positioned = byRanges ? planRanges(ranges, table, prepared.rangeRows, prepared.rangeBytes) : positionBatches(batches, table, format);
+    // A range is never cut, so with a size limit none holds more of the source than the limit
+    // (a row group's output is below its Arrow size): a part then ends between ranges.
+    const rangeBytes = Math.min(prepared.rangeBytes ?? Infinity, maxFileSize ?? Infinity);
+    const positioned = byRanges ? planRanges(ranges, table, prepared.rangeRows, rangeBytes) : positionBatches(batches, table, format);
     await pipeline(Readable.from(positioned, { objectMode: true, highWaterMark: 1 }), sink, { signal: req.signal });
 
     const rows = sink.parts.reduce((n, p) => n + p.rows, 0);

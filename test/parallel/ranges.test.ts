@@ -14,6 +14,7 @@ import { readFileLayout, type BatchBlock } from '../../src/sources/ipc-footer.js
 import { planRanges } from '../../src/parallel/ranges.js';
 import type { SourceRanges } from '../../src/sources/ranges.js';
 import type { Table } from '../../src/table/types.js';
+import { largeRandom } from '../fixtures/large-random.js';
 import { ALL_FIXTURES } from '../fixtures/tables.js';
 import { idBatch, idBatches, tempDir } from '../helpers/batches.js';
 
@@ -78,6 +79,20 @@ describe('IPC files read by ranges on the worker threads', () => {
       if (i < split.files.length - 1) expect(f.rows % 10_000, `${f.name}: whole row groups`).toBe(0);
       expect(f.size, `${f.name}: under the limit`).toBeLessThanOrEqual(1 << 20);
     });
+  });
+
+  it('parquet: a size limit below one row group\'s output still splits (ranges hold at most the limit of the source)', async () => {
+    const dir = await tempDir();
+    // 40,000 wide random rows: ~4 MB of parquet in what would be one 131,072-row group.
+    const path = ipcFile(dir, 'large', largeRandom.batches);
+    const before = encodingActivity().ranges;
+    const exp = await exportTable(fromIPC(path), { format: 'parquet', out: join(dir, 'pq'), table: largeRandom.table, maxFileSize: 1 << 20, workers: 2 });
+    expect(exp.status, exp.errorMessage ?? '').toBe('completed');
+    expect(encodingActivity().ranges).toBeGreaterThan(before);
+    expect(exp.fileCount).toBeGreaterThan(2);
+    expect(exp.files.reduce((n, f) => n + f.rows, 0)).toBe(largeRandom.table.numRows);
+    // A parquet part may pass the limit by its footer (README: splitting).
+    for (const f of exp.files) expect(f.size, f.name).toBeLessThan(1.1 * (1 << 20));
   });
 
   it('a value dta cannot hold, found while a thread encodes its range: the error of one thread', async () => {
