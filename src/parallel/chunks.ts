@@ -2,10 +2,10 @@ import type { RecordBatch } from 'apache-arrow';
 import { randomUUID } from 'node:crypto';
 import { viewColumns, type ColumnView } from '../table/columns.js';
 import type { VariableType } from '../table/types.js';
-import { CHUNK_INPUT_BYTES, newShared, packColumns, rowsPerChunk, sliceViews } from './columns.js';
+import { CHUNK_INPUT_BYTES, packColumns, rowsPerChunk, sliceViews } from './columns.js';
 import type { ChunkResult, KernelName } from './kernel.js';
-import { recyclable } from './recycle.js';
-import { InlineRunner, PoolRunner, type ChunkPiece, type EncodeTask, type RangeAnswered } from './pool.js';
+import { InlineRunner, PoolRunner, type ChunkPiece, type EncodeTask } from './pool.js';
+import { SpareBuffers } from './spares.js';
 import type { RangeItem } from './ranges.js';
 
 /**
@@ -57,14 +57,8 @@ export class ChunkDispatcher {
   private readonly pool: PoolRunner | null;
   private rowsSeen = 0;
   private readonly inlineRows = inlineRows();
-  /**
-   * Shared memory the chunks go through, used again and again: inputs free once a worker has
-   * answered, outputs once the file has the bytes (recycle.ts). Nothing is transferred or
-   * allocated per chunk: a few MB made and freed per chunk cost more than encoding them on two
-   * cores (page faults, and V8 collections for "external memory pressure", up to 40 ms each).
-   */
-  private readonly spareInputs: SharedArrayBuffer[] = [];
-  private readonly spareOutputs: SharedArrayBuffer[] = [];
+  /** Shared memory the chunks go through, used again and again (spares.ts). */
+  private readonly spares = new SpareBuffers(() => this.inFlight * this.chunksPerTask + 4);
   readonly inFlight: number;
   /**
    * Ranges in flight: one per thread and one waiting. A range makes several chunks (a batch of
@@ -89,17 +83,17 @@ export class ChunkDispatcher {
     const task: EncodeTask = { kernel: plan.kernel, key: this.key, spec: plan.spec, rows: end - start, firstRow, columns: [], buffer: null, output: null };
     if (!usePool) {
       task.columns = start === 0 && end === cols[0]?.length ? [...cols] : sliceViews(cols, start, end);
-      const alloc = (bytes: number): Uint8Array => new Uint8Array(takeBuffer(this.spareOutputs, bytes), 0, bytes);
-      return this.own((await this.inline.run(task, alloc)).result);
+      const alloc = (bytes: number): Uint8Array => new Uint8Array(this.spares.takeOutput(bytes), 0, bytes);
+      return this.spares.own((await this.inline.run(task, alloc)).result);
     }
-    const input = packColumns(cols, start, end, (bytes) => takeBuffer(this.spareInputs, bytes));
+    const input = packColumns(cols, start, end, (bytes) => this.spares.takeInput(bytes));
     task.columns = input.columns;
     task.buffer = input.buffer;
-    task.output = this.spareOutputs.pop() ?? null;
+    task.output = this.spares.takeOutputs(1)[0] ?? null;
     try {
-      return this.own((await (this.pool as PoolRunner).run(task, signal)).result);
+      return this.spares.own((await (this.pool as PoolRunner).run(task, signal)).result);
     } finally {
-      this.spareInputs.push(input.buffer);
+      this.spares.returnInput(input.buffer);
     }
   }
 
@@ -114,43 +108,17 @@ export class ChunkDispatcher {
     // V8 frees late (a 10M-row csv export peaked at 800 MB).
     const chunks = item.spec.blocks.reduce((n, b) => n + Math.max(1, Math.ceil(b.bodyLength / CHUNK_INPUT_BYTES)), 0);
     this.chunksPerTask = Math.max(this.chunksPerTask, chunks);
-    const spares = this.spareOutputs.splice(0, Math.min(this.spareOutputs.length, chunks));
     const task: EncodeTask = {
       kernel: plan.kernel, key: this.key, spec: plan.spec, rows: item.rows, firstRow: item.firstRow, columns: [], buffer: null, output: null,
-      range: { spec: item.spec, chunkRows: plan.chunkRows, rowMultiple: plan.rowMultiple ?? 1, spares },
+      range: { spec: item.spec, chunkRows: plan.chunkRows, rowMultiple: plan.rowMultiple ?? 1, spares: [] },
     };
     this.rowsSeen += item.rows;
-    let answer: RangeAnswered;
-    try {
-      answer = await (this.pool as PoolRunner).answer(task, signal) as RangeAnswered;
-    } catch (err) {
-      for (const buffer of spares) this.giveBack(buffer);
-      throw err;
-    }
-    for (const buffer of answer.unused) this.giveBack(buffer);
-    for (const piece of answer.pieces) this.own(piece.result);
-    return answer.pieces;
+    return this.spares.runRange(this.pool as PoolRunner, task, chunks, signal);
   }
 
   /** True when ranges can go to worker threads (workers > 1). */
   get readsRanges(): boolean {
     return this.pool !== null;
-  }
-
-  /**
-   * The chunk's buffers come back to this export's spare outputs once the file has them
-   * (recycle.ts), when each is the only view of its buffer.
-   */
-  private own(result: ChunkResult): ChunkResult {
-    const buffers = new Set(result.bytes.map((b) => b.buffer));
-    if (buffers.size === result.bytes.length) {
-      for (const bytes of result.bytes) recyclable(bytes, (buffer) => this.giveBack(buffer));
-    }
-    return result;
-  }
-
-  private giveBack(buffer: ArrayBufferLike): void {
-    if (buffer instanceof SharedArrayBuffer && this.spareOutputs.length < this.inFlight * this.chunksPerTask + 4) this.spareOutputs.push(buffer);
   }
 
   /** Rows per chunk for a batch (columns.ts rowsPerChunk); one chunk per batch on the calling thread alone. */
@@ -165,13 +133,6 @@ export class ChunkDispatcher {
   }
 }
 
-/** A buffer of at least `bytes` from `spare`, else a new one (with room for a somewhat larger chunk). */
-function takeBuffer(spare: SharedArrayBuffer[], bytes: number): SharedArrayBuffer {
-  const at = spare.findIndex((b) => b.byteLength >= bytes);
-  if (at >= 0) return spare.splice(at, 1)[0];
-  if (spare.length > 0) spare.shift(); // too small: let it go
-  return newShared(bytes);
-}
 
 /**
  * One file's chunks in order: submitted as batches come, at most `inFlight` at once (the

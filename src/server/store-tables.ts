@@ -1,8 +1,7 @@
 import type { Schema } from 'apache-arrow';
 import { fromStore } from '../store/open.js';
 import type { ObjectStore, StoredObject } from '../store/types.js';
-import { parseReference } from './references.js';
-import { DEFAULT_DATASET, DEFAULT_OWNER, inScope, pickTables, scopeOfReference, tableFileOf, tableInfoOf, type CatalogOptions, type Scope, type TableFile, type TableInfo } from './tables.js';
+import { DEFAULT_DATASET, DEFAULT_OWNER, inScope, resolveReference, tableFileOf, tableInfoOf, type CatalogOptions, type Scope, type TableFile, type TableInfo } from './tables.js';
 
 /**
  * The tables of an ObjectStore (`serve --redis --tables s3://bucket/prefix`), laid out and
@@ -38,13 +37,7 @@ export class StoreTableCatalog {
   }
 
   async resolve(ref: string): Promise<TableFile[]> {
-    const parsed = parseReference(ref);
-    if (!parsed) return [];
-    if (parsed.owner === null && parsed.dataset === null && parsed.tableReferenceId === null) {
-      const byId = (await this.list()).filter((f) => f.id === ref);
-      if (byId.length > 0) return byId;
-    }
-    return pickTables(await this.list(scopeOfReference(parsed, this.defaults)), parsed);
+    return resolveReference(ref, (scope) => this.list(scope), this.defaults);
   }
 
   async find(relativePath: string): Promise<TableFile | null> {

@@ -104,13 +104,7 @@ export class TableCatalog {
    * among tables of the same name, or names the table alone when no name matches.
    */
   async resolve(ref: string): Promise<TableFile[]> {
-    const parsed = parseReference(ref);
-    if (!parsed) return [];
-    if (parsed.owner === null && parsed.dataset === null && parsed.tableReferenceId === null) {
-      const byId = (await this.list()).filter((f) => f.id === ref);
-      if (byId.length > 0) return byId;
-    }
-    return pickTables(await this.list(this.scopeOf(parsed)), parsed);
+    return resolveReference(ref, (scope) => this.list(scope), this.defaults);
   }
 
   /** The table an export's record names by its relative path, if it is still there. */
@@ -129,10 +123,21 @@ export class TableCatalog {
     this.cache.set(file.path, { key, info });
     return info;
   }
+}
 
-  private scopeOf(ref: TableReference): Scope {
-    return scopeOfReference(ref, this.defaults);
+/**
+ * The tables of a catalog (its `list`, in a scope or whole) that `ref` names: a ref of one part
+ * may be a table id first; otherwise the names in the ref's scope. Shared by the tables
+ * directory and a bucket's tables (store-tables.ts).
+ */
+export async function resolveReference(ref: string, list: (scope?: Scope) => Promise<TableFile[]>, defaults: { owner: string; dataset: string }): Promise<TableFile[]> {
+  const parsed = parseReference(ref);
+  if (!parsed) return [];
+  if (parsed.owner === null && parsed.dataset === null && parsed.tableReferenceId === null) {
+    const byId = (await list()).filter((f) => f.id === ref);
+    if (byId.length > 0) return byId;
   }
+  return pickTables(await list(scopeOfReference(parsed, defaults)), parsed);
 }
 
 /** One part names a table of the default dataset; two, a dataset of the default owner. */

@@ -1,19 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { RecordBatch } from 'apache-arrow';
-import { newShared, unpackColumns } from '../../parallel/columns.js';
-import { INLINE_ROWS } from '../../parallel/chunks.js';
+import { unpackColumns } from '../../parallel/columns.js';
+import { inlineRows } from '../../parallel/chunks.js';
 import type { ChunkResult } from '../../parallel/kernel.js';
-import { InlineRunner, PoolRunner, type EncodeTask, type RangeAnswered } from '../../parallel/pool.js';
+import { InlineRunner, PoolRunner, type EncodeTask } from '../../parallel/pool.js';
+import { SpareBuffers } from '../../parallel/spares.js';
 import type { RangeItem } from '../../parallel/ranges.js';
-import { recyclable } from '../../parallel/recycle.js';
 import type { VariableType } from '../../table/types.js';
 import type { ParquetKernelSpec } from './kernel.js';
 import { packGroup } from '../../parallel/pack-group.js';
-
-function inlineRows(): number {
-  const text = process.env.TABULAR_EXPORT_INLINE_ROWS;
-  return text !== undefined && /^\d+$/.test(text) ? Number(text) : INLINE_ROWS;
-}
 
 /**
  * Where an export's row groups are encoded: with the parquet kernel on the calling thread (one
@@ -29,8 +24,8 @@ export class RowGroupRunner {
   private readonly pool: PoolRunner | null;
   private rowsSeen = 0;
   private readonly inlineRows = inlineRows();
-  private readonly spareInputs: SharedArrayBuffer[] = [];
-  private readonly spareOutputs: SharedArrayBuffer[] = [];
+  /** The export's shared memory, used again and again (parallel/spares.ts). */
+  private readonly spares = new SpareBuffers(() => this.inFlight + 4);
   /** The calling thread's packing buffer, reused (its group is encoded before the next is packed). */
   private inlineInput: ArrayBuffer | null = null;
   readonly inFlight: number;
@@ -67,20 +62,11 @@ export class RowGroupRunner {
    * thread neither reads nor packs.
    */
   async encodeRange(item: RangeItem, signal: AbortSignal): Promise<ChunkResult> {
-    const spares = this.spareOutputs.splice(0, 1);
     const task: EncodeTask = {
       kernel: 'parquet', key: this.key, spec: this.spec, rows: item.rows, firstRow: item.firstRow, columns: [], buffer: null, output: null,
-      range: { spec: item.spec, chunkRows: undefined, rowMultiple: 1, spares, whole: true },
+      range: { spec: item.spec, chunkRows: undefined, rowMultiple: 1, spares: [], whole: true },
     };
-    let answer: RangeAnswered;
-    try {
-      answer = await (this.rangePool as PoolRunner).answer(task, signal) as RangeAnswered;
-    } catch (err) {
-      for (const buffer of spares) this.giveBack(buffer);
-      throw err;
-    }
-    for (const buffer of answer.unused) this.giveBack(buffer);
-    return this.own(answer.pieces[0].result);
+    return (await this.spares.runRange(this.rangePool as PoolRunner, task, 1, signal))[0].result;
   }
 
   /** Whether the next group is encoded on the calling thread (its result must be taken before another is packed). */
@@ -99,41 +85,20 @@ export class RowGroupRunner {
         return this.inlineInput;
       });
       task.columns = unpackColumns(packed.buffer, packed.columns);
-      const alloc = (bytes: number): Uint8Array => new Uint8Array(takeBuffer(this.spareOutputs, bytes), 0, bytes);
-      return this.own((await this.inline.run(task, alloc)).result);
+      const alloc = (bytes: number): Uint8Array => new Uint8Array(this.spares.takeOutput(bytes), 0, bytes);
+      return this.spares.own((await this.inline.run(task, alloc)).result);
     }
-    const packed = packGroup(pieces, this.types, (bytes) => takeBuffer(this.spareInputs, bytes));
+    const packed = packGroup(pieces, this.types, (bytes) => this.spares.takeInput(bytes));
     const input = packed.buffer as SharedArrayBuffer;
     task.columns = packed.columns;
     task.buffer = input;
-    task.output = this.spareOutputs.pop() ?? null;
+    task.output = this.spares.takeOutputs(1)[0] ?? null;
     this.poolBusy++;
     try {
-      return this.own((await (this.pool as PoolRunner).run(task, signal)).result);
+      return this.spares.own((await (this.pool as PoolRunner).run(task, signal)).result);
     } finally {
       this.poolBusy--;
-      this.spareInputs.push(input);
+      this.spares.returnInput(input);
     }
   }
-
-  /** The group's bytes go back to the spare outputs once the file has them (parallel/recycle.ts). */
-  private own(result: ChunkResult): ChunkResult {
-    const buffers = new Set(result.bytes.map((b) => b.buffer));
-    if (buffers.size === result.bytes.length) {
-      for (const bytes of result.bytes) recyclable(bytes, (buffer) => this.giveBack(buffer));
-    }
-    return result;
-  }
-
-  private giveBack(buffer: ArrayBufferLike): void {
-    if (buffer instanceof SharedArrayBuffer && this.spareOutputs.length < this.inFlight + 4) this.spareOutputs.push(buffer);
-  }
-}
-
-/** A buffer of at least `bytes` from `spare`, else a new one. */
-function takeBuffer(spare: SharedArrayBuffer[], bytes: number): SharedArrayBuffer {
-  const at = spare.findIndex((b) => b.byteLength >= bytes);
-  if (at >= 0) return spare.splice(at, 1)[0];
-  if (spare.length > 0) spare.shift(); // too small: let it go
-  return newShared(bytes);
 }
