@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { exportTable, type Export } from '../../src/index.js';
 import type { ExportRequest, SourceInput } from '../../src/export/exporter.js';
+import { encodingActivity } from '../../src/parallel/pool.js';
 
 /**
  * Issue #12: the files of an export with several workers are those of the single-threaded
@@ -21,4 +22,17 @@ export async function expectSameWithOneWorker(input: () => SourceInput, request:
   single.files.forEach((f, i) => {
     expect(readFileSync(f.path as string).equals(readFileSync(parallel.files[i].path as string)), `${f.name}: the same bytes`).toBe(true);
   });
+}
+
+/** Issue #12: after a cancel, the encoding threads go idle (nothing queued, nothing completing) within a second. */
+export async function expectThreadsIdleWithinASecond(): Promise<void> {
+  const at = Date.now();
+  let before = encodingActivity();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = encodingActivity();
+    if (now.queued === 0 && now.completed === before.completed) return;
+    before = now;
+    expect(Date.now() - at, 'the threads still work a second after the cancel').toBeLessThan(1000);
+  }
 }

@@ -17,10 +17,10 @@ import type { Table } from '../../src/table/types.js';
 import { largeRandom } from '../fixtures/large-random.js';
 import { ALL_FIXTURES } from '../fixtures/tables.js';
 import { idBatch, idBatches, tempDir } from '../helpers/batches.js';
+import { expectThreadsIdleWithinASecond } from '../helpers/workers.js';
 
 const NOW = new Date(Date.UTC(2025, 10, 24, 12, 34, 56));
 const FORMATS = ['csv', 'jsonl', 'dta', 'sav', 'parquet'] as const;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function ipcFile(dir: string, name: string, batches: RecordBatch[]): string {
   const path = join(dir, `${name}.arrow`);
@@ -150,15 +150,7 @@ describe('IPC files read by ranges on the worker threads', () => {
     expect(exp.status, exp.errorMessage ?? '').toBe('cancelled');
     expect(encodingActivity().ranges).toBeGreaterThan(before);
     expect(seen).toEqual([...seen].sort((a, b) => a - b));
-    const at = Date.now();
-    let last = encodingActivity();
-    for (;;) {
-      await sleep(100);
-      const now = encodingActivity();
-      if (now.queued === 0 && now.completed === last.completed) break;
-      last = now;
-      expect(Date.now() - at, 'the threads still work a second after the cancel').toBeLessThan(1000);
-    }
+    await expectThreadsIdleWithinASecond();
     expect(readdirSync(out)).toEqual([]);
   });
 });

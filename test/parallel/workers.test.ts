@@ -9,11 +9,11 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Exporter, exportTable, fromBatches } from '../../src/index.js';
-import { encodingActivity, encodingThreads } from '../../src/parallel/pool.js';
+import { encodingThreads } from '../../src/parallel/pool.js';
 import type { Table } from '../../src/table/types.js';
 import { idBatch, idBatches, tempDir } from '../helpers/batches.js';
+import { expectThreadsIdleWithinASecond } from '../helpers/workers.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 /** 1,600,000 rows in batches of 50,000: long enough to act on an export in the middle of it. */
 const many = (): ReturnType<typeof idBatches> => idBatches(Array.from({ length: 32 }, () => 50_000));
 
@@ -95,15 +95,7 @@ describe('exports on worker threads', () => {
     expect(exp.status).toBe('cancelled');
     expect(seen.length).toBeGreaterThan(1);
     expect(seen).toEqual([...seen].sort((a, b) => a - b));
-    const at = Date.now();
-    let before = encodingActivity();
-    for (;;) {
-      await sleep(100);
-      const now = encodingActivity();
-      if (now.queued === 0 && now.completed === before.completed) break;
-      before = now;
-      expect(Date.now() - at, 'the threads still work a second after the cancel').toBeLessThan(1000);
-    }
+    await expectThreadsIdleWithinASecond();
     expect(readdirSync(out)).toEqual([]);
   });
 });
