@@ -7,10 +7,15 @@
 /** "00".."99" and "0000".."9999" as little-endian words (first digit in the lowest byte). */
 const PAIR_WORDS = new Uint16Array(100);
 const QUAD_WORDS = new Uint32Array(10000);
+// Built at load, in every process and worker thread that writes text: plain arithmetic (an
+// array per entry took ~5 ms of a 1,000-row export's start, interpreted).
 for (let i = 0; i < 10000; i++) {
-  const d = [Math.floor(i / 1000), Math.floor(i / 100) % 10, Math.floor(i / 10) % 10, i % 10].map((x) => 48 + x);
-  QUAD_WORDS[i] = (d[0] | (d[1] << 8) | (d[2] << 16) | (d[3] << 24)) >>> 0;
-  if (i < 100) PAIR_WORDS[i] = d[2] | (d[3] << 8);
+  const thousands = 48 + ((i / 1000) | 0);
+  const hundreds = 48 + (((i / 100) | 0) % 10);
+  const tens = 48 + (((i / 10) | 0) % 10);
+  const ones = 48 + (i % 10);
+  QUAD_WORDS[i] = (thousands | (hundreds << 8) | (tens << 16) | (ones << 24)) >>> 0;
+  if (i < 100) PAIR_WORDS[i] = tens | (ones << 8);
 }
 
 /** Longest int64 text: "-9223372036854775808". */
