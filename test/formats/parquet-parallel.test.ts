@@ -3,14 +3,14 @@
  * and stitched into one file under a footer of our own. Judged by pyarrow, DuckDB and polars
  * (test/readers/read_back.py), and against the single-threaded path value by value.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exportTable, fromBatches } from '../../src/index.js';
-import type { ByteSink, ExportRequest } from '../../src/index.js';
+import type { ExportRequest } from '../../src/index.js';
 import { ParquetEncodePool, parquetEncodePool, type JobOwner } from '../../src/formats/parquet/encode-pool.js';
 import { encodeBatchIPC, makeEmptyBatch } from '../../src/formats/parquet/ipc-batches.js';
 import { schemaMessageOf, writeIPCStream } from '../../src/formats/parquet/ipc-writer.js';
@@ -21,6 +21,8 @@ import { parquetEncoder } from '../../src/formats/parquet/index.js';
 import { readPart } from '../../src/formats/parquet/stitch.js';
 import { TType, ThriftReader, ThriftWriter, type ThriftStruct } from '../../src/formats/parquet/thrift.js';
 import { defineFixture } from '../fixtures/build.js';
+import { readdirOrEmpty } from '../helpers/batches.js';
+import { MemorySink, saveSink } from '../helpers/memory-sink.js';
 import { largeRandom } from '../fixtures/large-random.js';
 import { mediumRandom, schemaTypes } from '../fixtures/tables.js';
 import type { Fixture } from '../fixtures/tables.js';
@@ -149,7 +151,7 @@ describe('parallel parquet (workers 2)', () => {
     const sink = new MemorySink();
     const file = await parquetEncoder.prepare(mediumRandom.table, {}, { workers: 2 }).beginFile(sink);
     await file.endFile();
-    const path = sink.save(join(root, 'empty.parquet'));
+    const path = saveSink(sink, join(root, 'empty.parquet'));
     const got = await readBack('pyarrow', 'parquet', [path], schemaTypes(mediumRandom)) as PyarrowReadBack;
     expect(got.rows).toBe(0);
     expect(got.metadata[0].row_groups).toEqual([]);
@@ -168,7 +170,7 @@ describe('parallel parquet (workers 2)', () => {
       expect(buffered).toBeLessThanOrEqual(row);
     }
     await file.endFile();
-    const path = sink.save(join(root, 'ordered.parquet'));
+    const path = saveSink(sink, join(root, 'ordered.parquet'));
     const part = readPart(new Uint8Array(readFileSync(path)));
     expect(part.groups.length).toBe(80);
     expectSameValues(await readBack('pyarrow', 'parquet', [path], schemaTypes(largeRandom)), largeRandom);
@@ -264,24 +266,3 @@ describe('parallel parquet workers and the process', () => {
     expect(Date.now() - started).toBeLessThan(60_000);
   }, 90_000);
 });
-
-class MemorySink implements ByteSink {
-  private readonly chunks: Uint8Array[] = [];
-  bytesWritten = 0;
-  async write(bytes: Uint8Array): Promise<void> {
-    this.chunks.push(bytes.slice());
-    this.bytesWritten += bytes.length;
-  }
-  save(path: string): string {
-    writeFileSync(path, Buffer.concat(this.chunks));
-    return path;
-  }
-}
-
-function readdirOrEmpty(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}

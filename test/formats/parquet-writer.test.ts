@@ -4,7 +4,7 @@
  * batch boundaries, pages, dictionaries, its footer against the one parquet-wasm writes, and
  * failure and cancel on its worker threads. Judged by pyarrow, DuckDB and polars.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { RecordBatch, Struct, makeData } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exportTable, fromBatches } from '../../src/index.js';
-import type { ByteSink, ExportRequest, Variable } from '../../src/index.js';
+import type { ExportRequest, Variable } from '../../src/index.js';
 import { parquetEncoder } from '../../src/formats/parquet/index.js';
 import { TType, ThriftReader, encodeStruct, getField, type ThriftStruct } from '../../src/formats/parquet/thrift.js';
 import { encodingThreads } from '../../src/parallel/pool.js';
@@ -22,6 +22,8 @@ import { largeRandom } from '../fixtures/large-random.js';
 import { allTypes, emptyTable, mediumRandom, schemaTypes, type Fixture } from '../fixtures/tables.js';
 import { VENV_PYTHON, expectSameValues, readBack, type ReadBack } from '../helpers/readers.js';
 import { expectSameWithOneWorker } from '../helpers/workers.js';
+import { readdirOrEmpty } from '../helpers/batches.js';
+import { MemorySink, saveSink } from '../helpers/memory-sink.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -276,26 +278,6 @@ describe('hand-written parquet writer: text that is not UTF-8', () => {
   }, 60_000);
 });
 
-class MemorySink implements ByteSink {
-  private readonly chunks: Uint8Array[] = [];
-  bytesWritten = 0;
-  async write(bytes: Uint8Array): Promise<void> {
-    this.chunks.push(bytes.slice());
-    this.bytesWritten += bytes.length;
-  }
-  save(path: string): string {
-    writeFileSync(path, Buffer.concat(this.chunks));
-    return path;
-  }
-}
-
-function readdirOrEmpty(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
 
 describe('hand-written parquet writer: threads', () => {
   it('keeps at most workers + 1 row groups encoding and one gathering, and writes them in order', async () => {
@@ -310,7 +292,7 @@ describe('hand-written parquet writer: threads', () => {
       expect(buffered).toBeLessThanOrEqual(row);
     }
     await file.endFile();
-    const path = sink.save(join(root, 'ordered.parquet'));
+    const path = saveSink(sink, join(root, 'ordered.parquet'));
     const arrow = await expectReadersAgree([path], largeRandom);
     expect(arrow.metadata[0].row_groups).toEqual(Array(80).fill(500));
   }, 120_000);

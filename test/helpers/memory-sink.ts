@@ -3,6 +3,7 @@
  * sink does until the stream consumes it, plus a private copy: reading the bytes back checks that
  * no encoder wrote into a buffer after handing it over (the Buffer#slice bug, found in csv).
  */
+import { writeFileSync } from 'node:fs';
 import type { RecordBatch } from 'apache-arrow';
 import { expect } from 'vitest';
 import type { ByteSink } from '../../src/formats/protocol.js';
@@ -28,6 +29,12 @@ export class MemorySink implements ByteSink {
   text(): string {
     return this.bytes().toString('utf8');
   }
+}
+
+/** Writes what the sink holds to `path` (checked as bytes() does); returns the path. */
+export function saveSink(sink: MemorySink, path: string): string {
+  writeFileSync(path, sink.bytes());
+  return path;
 }
 
 /** The table with numRows and statistics, as the pipeline's first pass gives it to prepare(). */
