@@ -40,6 +40,7 @@ export default defineConfig([
     entry: { 'encode-worker': 'src/parallel/encode-worker.ts' },
     format: ['esm'],
     splitting: true,
+    noExternal: ['apache-arrow'],
     sourcemap: true,
     target: 'node20',
   },

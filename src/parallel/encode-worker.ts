@@ -12,7 +12,12 @@ const cache = new KernelCache();
 
 export default async function encodeChunk(task: EncodeTask): Promise<EncodeAnswer> {
   try {
-    // Ranges read the source here (apache-arrow and the IPC checks): loaded on the first one.
+    // Ranges read the source here (apache-arrow and the IPC checks): loaded on the first one,
+    // or ahead of it (pool.ts, warmPool).
+    if (task.warm) {
+      await import('./range-task.js');
+      return { warmed: true };
+    }
     if (task.range) {
       const ranges = await import('./range-task.js');
       return task.measure ? ranges.measureRange(task) : ranges.encodeRange(task, await cache.get(task.kernel as KernelName, task.key, task.spec));

@@ -31,6 +31,8 @@ export interface EncodeTask {
   range?: { spec: RangeSpec; chunkRows: number | undefined; rowMultiple: number; spares: SharedArrayBuffer[]; whole?: boolean };
   /** With `range`: only measure the rows for a first pass (statistics), encode nothing. */
   measure?: boolean;
+  /** Only load what range tasks use (warmPool), encode nothing. */
+  warm?: boolean;
 }
 
 export interface EncodeAnswered {
@@ -57,7 +59,7 @@ export interface MeasureAnswered {
   stats: VariableStatistics[];
 }
 
-export type EncodeAnswer = EncodeAnswered | RangeAnswered | MeasureAnswered | { error: ErrorShape };
+export type EncodeAnswer = EncodeAnswered | RangeAnswered | MeasureAnswered | { warmed: true } | { error: ErrorShape };
 
 /** Idle worker threads end after this long; they never keep the process alive meanwhile. */
 const IDLE_TIMEOUT_MS = 30_000;
@@ -136,6 +138,19 @@ export class PoolRunner {
 /** The encoding threads running now, for diagnostics (and the tests, which end one to see an export fail cleanly). */
 export function encodingThreads(): { threadId: number; terminate(): Promise<number> }[] {
   return [...pools.values()].flatMap((p) => p.threads);
+}
+
+/**
+ * Starts the pool's threads and has them load what reading ranges takes (apache-arrow, the IPC
+ * checks) while the calling thread still prepares the export: a thread's start is ~50 ms of
+ * CPU, which otherwise delays the first range (issue #12). Nothing waits on the answers.
+ */
+export function warmPool(threads: number): void {
+  const pool = sharedPool(threads);
+  const idle = Math.max(0, threads - pool.threads.length);
+  for (let i = 0; i < idle; i++) {
+    pool.run({ warm: true } satisfies Partial<EncodeTask>).catch(() => undefined);
+  }
 }
 
 /** Tasks waiting and tasks completed by every pool of the process, and range tasks started (diagnostics). */

@@ -17,6 +17,8 @@ import { positionBatches, replay } from './batches.js';
 import { measureRanges, runFirstPass } from './first-pass.js';
 import { inlineRows } from '../parallel/chunks.js';
 import { planRanges } from '../parallel/ranges.js';
+import { warmPool } from '../parallel/pool.js';
+import { warmHashThread } from '../parallel/md5.js';
 import type { SourceRanges } from '../sources/ranges.js';
 import type { Progress } from './progress.js';
 
@@ -89,6 +91,11 @@ export async function runPipeline<Options>(req: PipelineRequest<Options>): Promi
     let batches: AsyncIterable<RecordBatch> = replay(first, iterator);
     const workers = req.workers ?? 1;
     const ranges = rangesFor(opened, table, workers);
+    if (ranges) {
+      // A large export on several threads: start them, and the hashing thread, while this one prepares.
+      warmPool(workers);
+      warmHashThread();
+    }
     if (needsFirstPass(table, caps.needsRowCount, caps.needsStatistics) && ranges) {
       table = await measureRanges(table, ranges, workers, req.signal, format);
     } else if (needsFirstPass(table, caps.needsRowCount, caps.needsStatistics)) {
