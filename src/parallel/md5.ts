@@ -74,7 +74,6 @@ class HashThread {
 
   constructor(private readonly onExit: () => void) {
     this.worker = new Worker(SOURCE, { eval: true });
-    this.worker.unref();
     this.worker.on('message', (m: { t: string; n?: number; id?: number; hex?: string; b?: ArrayBuffer }) => {
       if (m.t === 'a') {
         this.outstanding -= m.n as number;
@@ -102,6 +101,9 @@ class HashThread {
     };
     this.worker.on('error', fail);
     this.worker.on('exit', (code) => fail(new Error(`it exited with code ${code}`)));
+    // After the listeners: adding a 'message' listener refs a worker again, and a thread made
+    // but never used (warmHashThread, then a failed export) held the process open.
+    this.worker.unref();
   }
 
   open(): Md5 {

@@ -48,13 +48,13 @@ export class ParquetReader {
   /** `readAt` serves the byte ranges of a file opened by its size alone (no local path). */
   constructor(private readonly readAt: ReadAt | null = null) {
     this.worker = new Worker(buildReaderSource(), { eval: true, workerData: { parquetWasm: resolveParquetWasm() } });
-    this.worker.unref();
     this.worker.on('message', (message: FromReader) => {
       if (message.kind === 'read') this.serveRead(message.id, message.offset, message.length);
       else this.settle((w) => w.resolve(message));
     });
     this.worker.on('error', (err: Error) => this.fail(new ReaderCrashed(`the Parquet reader crashed on it (${err.name}: ${err.message}), as a damaged file makes it`)));
     this.worker.on('exit', (code) => this.fail(new ReaderCrashed(`the Parquet reader stopped (exit code ${code})`)));
+    this.worker.unref(); // after the listeners, which ref it again
   }
 
   /** Sends `message` and waits for the answer; a worker failure rejects this and every later request. */

@@ -1,5 +1,6 @@
+import { Field, Int64, RecordBatch, RecordBatchFileWriter, Schema, Struct, TimestampMicrosecond, makeData } from 'apache-arrow';
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, writeFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +73,23 @@ describe('tabular-export CLI', () => {
     expect(run.stderr).toMatch(/^tabular-export: failed: csv: cannot read Arrow IPC file .*missing\.arrow: ENOENT/);
     expect(await readdir(out)).toEqual([]);
   });
+
+  it('exits 1 when the worker threads fail a large export at once (its hashing thread, started early, does not hold the process)', async () => {
+    const out = await tempDir();
+    // 120,000 rows, enough to be read by ranges on the threads; row 5's instant is in year 14645, which ISO text cannot hold.
+    const n = 120_000;
+    const ids = BigInt64Array.from({ length: n }, (_, i) => BigInt(i));
+    const ts = BigInt64Array.from({ length: n }, (_, i) => (i === 5 ? 400_000_000_000_000_000n : 1_700_000_000_000_000n + BigInt(i)));
+    const fields = [new Field('id', new Int64(), false), new Field('ts', new TimestampMicrosecond(), false)];
+    const children = [makeData({ type: new Int64(), length: n, data: ids }), makeData({ type: new TimestampMicrosecond(), length: n, data: ts })];
+    const batch = new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: n, children }));
+    const path = join(out, 'far.arrow');
+    writeFileSync(path, RecordBatchFileWriter.writeAll([batch]).toUint8Array(true));
+    const run = await runCli([path, '--format', 'csv', '--out', join(out, 'csv'), '--workers', '2']);
+    expect(run.stderr).toMatch(/^tabular-export: failed: csv, column "ts", row 5: dateTime 400000000000000000 µs /m);
+    expect(run.code).toBe(1);
+    expect(await readdir(join(out, 'csv')).catch(() => [])).toEqual([]);
+  }, 30_000);
 
   it('exits 2 with usage for a bad format or a bad size', async () => {
     const bad = await runCli([SAMPLE, '--format', 'xlsx', '--out', '/tmp']);

@@ -119,7 +119,6 @@ class WorkerSlot {
 
   private start(): Worker {
     const worker = new Worker(buildWorkerSource(), { eval: true, workerData: { parquetWasm: resolveParquetWasm() } });
-    if (this.waiting.size === 0) worker.unref();
     worker.on('message', (message: FromWorker) => this.files.get(message.file)?.deref()?.onMessage(message));
     const die = (error: Error): void => {
       if (this.worker !== worker) return;
@@ -130,6 +129,7 @@ class WorkerSlot {
     };
     worker.on('error', die);
     worker.on('exit', (code) => die(new Error(`the Parquet worker exited (code ${code})`)));
+    if (this.waiting.size === 0) worker.unref(); // after the listeners, which ref it again
     this.worker = worker;
     return worker;
   }
