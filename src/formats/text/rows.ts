@@ -124,6 +124,5 @@ function compileRowLoop(layout: TextLayout): RowLoop {
       `else pos = w${c}(out, pos, row);`);
   });
   lines.push(storeConstant(layout.rowEnd), '}', '} catch (err) { stop.row = row; stop.column = column; throw err; }', 'return pos;');
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- numbers only (see above)
   return new Function('rows', 'out', 'pos', 'start', 'end', 'stop', lines.join('\n')) as RowLoop;
 }
