@@ -88,6 +88,33 @@ describe('csv values', () => {
   });
 });
 
+describe('csv quoting under other delimiters', () => {
+  // The word-at-a-time check compares each byte with `"`, LF, CR and the delimiter; bytes one
+  // off them (and the filler that pads a string's last partial word) must not be quoted.
+  it.each([['A'], ['B'], ['\t'], [';'], ['|']])('delimiter %j: quoted exactly when a value holds it, `"`, LF or CR', async (delimiter) => {
+    const values: string[] = [];
+    const expected: string[] = [];
+    const specials = [delimiter, '"', '\n', '\r'];
+    const neighbours = ['!', '#', '\t', '\x0b', '\x0c', '\x0e', 'A', 'B', 'C', ':', '<', '{', '}', 'é'].filter((c) => !specials.includes(c));
+    for (let length = 1; length <= 9; length++) {
+      for (let at = 0; at < length; at++) {
+        for (const c of [...specials, ...neighbours]) {
+          const chars = Array.from({ length }, (_, i) => String.fromCharCode(109 + i));
+          chars[at] = c;
+          const value = chars.join('');
+          values.push(value);
+          expected.push(specials.includes(c) ? `"${value.replace(/"/g, '""')}"` : value);
+        }
+      }
+    }
+    for (const tight of [false, true]) {
+      const table = tableOf({ s: 'string' });
+      const batch = batchOf(table, [column('string', values, tight)]);
+      expect(await encode(table, [batch], { header: false, delimiter })).toBe(expected.map((e) => `${e}\n`).join(''));
+    }
+  });
+});
+
 describe('csv rows and options', () => {
   const table = tableOf({ id: 'integer', 'name, full': 'string', 'say "x"': 'float', ok: 'boolean' });
   const batch = batchOf(table, [

@@ -1,5 +1,5 @@
 import type { ColumnView } from '../../table/columns.js';
-import { TAIL_FLAGS, flagWord, viewBytes } from '../text/bytes.js';
+import { viewBytes } from '../text/bytes.js';
 import type { CellWriter } from '../text/cells.js';
 
 /**
@@ -13,20 +13,33 @@ const QUOTE = 34;
 
 /** How fields are checked for quoting under one delimiter. */
 export interface FieldRules {
-  /** 1 for the bytes that force quoting. */
-  special: Uint8Array;
-  /** The delimiter repeated in each byte of a word, for flagWord. */
+  /** The delimiter repeated in each byte of a word, for quotingBytes. */
   pattern: number;
+  /** A byte that never forces quoting, repeated: fills a partial word's missing bytes. */
+  filler: number;
 }
 
 export function makeFieldRules(delimiter: number): FieldRules {
-  const special = new Uint8Array(256);
-  special[QUOTE] = 1;
-  special[10] = 1;
-  special[13] = 1;
-  special[delimiter] = 1;
-  return { special, pattern: (delimiter * 0x01010101) >>> 0 };
+  const filler = delimiter === 0x41 ? 0x42 : 0x41; // 'A', or 'B' when 'A' is the delimiter
+  return { pattern: (delimiter * 0x01010101) >>> 0, filler: (filler * 0x01010101) >>> 0 };
 }
+
+/** `x` with the high bit set in each byte that was 0 (exact as a whole: non-zero iff some byte is 0). */
+function zeroBytes(x: number): number {
+  return (x - 0x01010101) & ~x & 0x80808080;
+}
+
+/**
+ * Non-zero when one of the word's four bytes is `"`, LF, CR or the delimiter (the bytes that
+ * force quoting); which bits are set past the first such byte is not exact, so a partial word
+ * is tested on its own bytes only (its others masked to a harmless byte first).
+ */
+function quotingBytes(v: number, pattern: number): number {
+  return zeroBytes(v ^ 0x22222222) | zeroBytes(v ^ 0x0a0a0a0a) | zeroBytes(v ^ 0x0d0d0d0d) | zeroBytes(v ^ pattern);
+}
+
+/** The first n (1..3) bytes of a word, for a string's last partial word (the rest become the filler). */
+const TAIL_KEEP = [0, 0xff, 0xffff, 0xffffff];
 
 /** The field text of UTF-8 bytes (used for header names). */
 export function quoteField(bytes: Uint8Array, rules: FieldRules): Uint8Array {
@@ -45,30 +58,27 @@ export function writeField(out: DataView, pos: number, src: DataView, bytes: Uin
     out.setUint16(pos, 0x2222, true);
     return pos + 2;
   }
-  const { special, pattern } = rules;
+  const { pattern, filler } = rules;
   let i = start;
   let p = pos;
   for (; i + 4 <= end; i += 4, p += 4) {
     const v = src.getUint32(i, true);
-    if (flagWord(v, pattern) !== 0 && (special[bytes[i]] | special[bytes[i + 1]] | special[bytes[i + 2]] | special[bytes[i + 3]]) !== 0) {
-      return writeQuoted(out, pos, bytes, start, end);
-    }
+    if (quotingBytes(v, pattern) !== 0) return writeQuoted(out, pos, bytes, start, end);
     out.setUint32(p, v, true);
   }
   const rest = end - i;
   if (rest === 0) return p;
-  if (i + 4 <= src.byteLength) {
+  if (i + 4 <= bytes.length) {
     // The last partial word too, when the buffer goes on: its extra bytes land in the slack.
     const v = src.getUint32(i, true);
-    if ((flagWord(v, pattern) & TAIL_FLAGS[rest]) !== 0) {
-      for (let k = i; k < end; k++) if (special[bytes[k]] !== 0) return writeQuoted(out, pos, bytes, start, end);
-    }
+    const keep = TAIL_KEEP[rest];
+    if (quotingBytes((v & keep) | (filler & ~keep), pattern) !== 0) return writeQuoted(out, pos, bytes, start, end);
     out.setUint32(p, v, true);
     return p + rest;
   }
   for (; i < end; i++) {
     const b = bytes[i];
-    if (special[b] !== 0) return writeQuoted(out, pos, bytes, start, end);
+    if (b === QUOTE || b === 10 || b === 13 || b === (pattern & 0xff)) return writeQuoted(out, pos, bytes, start, end);
     out.setUint8(p++, b);
   }
   return p;
