@@ -6,7 +6,9 @@
 import { makeData, Int64 } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { viewColumn } from '../../src/table/columns.js';
-import { flagWord, WRITE_SLACK } from '../../src/formats/text/bytes.js';
+import { WRITE_SLACK } from '../../src/formats/text/bytes.js';
+import { quotingBytes } from '../../src/formats/csv/quote.js';
+import { escapedBytes } from '../../src/formats/jsonl/escape.js';
 import { bindIntegerWriter } from '../../src/formats/text/cells.js';
 import { writeBigInt, writeSafeInteger } from '../../src/formats/text/digits.js';
 import {
@@ -172,18 +174,31 @@ describe('times and dateTimes', () => {
   });
 });
 
-describe('flagWord', () => {
-  it('flags every byte below 0x23 and the pattern byte, in any position, and no other', () => {
-    for (const delimiter of [0x2c, 0x3b, 0x09, 0x7c, 0x5c]) {
+describe('the word-at-a-time checks', () => {
+  /** Words of plain bytes with byte b at one position (and at two, to see one hit does not hide another). */
+  function* wordsWith(b: number): Generator<[number, string]> {
+    for (let position = 0; position < 4; position++) {
+      const bytes = [0x61, 0xc3, 0xa9, 0x7a];
+      bytes[position] = b;
+      yield [(bytes[0] | (bytes[1] << 8) | (bytes[2] << 16) | (bytes[3] << 24)) >>> 0, `byte ${b} at ${position}`];
+    }
+    yield [((b << 24) | (b << 8) | 0x00610062) >>> 0, `byte ${b} twice`];
+  }
+
+  it('csv: a word needs quoting exactly when a byte is ", LF, CR or the delimiter', () => {
+    for (const delimiter of [0x2c, 0x3b, 0x09, 0x7c, 0x5c, 0x41]) {
       const pattern = (delimiter * 0x01010101) >>> 0;
       for (let b = 0; b < 256; b++) {
-        for (let position = 0; position < 4; position++) {
-          const bytes = [0x61, 0xc3, 0xa9, 0x7a];
-          bytes[position] = b;
-          const word = (bytes[0] | (bytes[1] << 8) | (bytes[2] << 16) | (bytes[3] << 24)) >>> 0;
-          expect(flagWord(word, pattern) !== 0).toBe(b < 0x23 || b === delimiter);
+        for (const [word, what] of wordsWith(b)) {
+          expect(quotingBytes(word, pattern) !== 0, `delimiter ${delimiter}, ${what}`).toBe(b === 0x22 || b === 10 || b === 13 || b === delimiter);
         }
       }
+    }
+  });
+
+  it('jsonl: a word needs escaping exactly when a byte is below 0x20, " or \\', () => {
+    for (let b = 0; b < 256; b++) {
+      for (const [word, what] of wordsWith(b)) expect(escapedBytes(word) !== 0, what).toBe(b < 0x20 || b === 0x22 || b === 0x5c);
     }
   });
 });

@@ -34,7 +34,7 @@ function zeroBytes(x: number): number {
  * force quoting); which bits are set past the first such byte is not exact, so a partial word
  * is tested on its own bytes only (its others masked to a harmless byte first).
  */
-function quotingBytes(v: number, pattern: number): number {
+export function quotingBytes(v: number, pattern: number): number {
   return zeroBytes(v ^ 0x22222222) | zeroBytes(v ^ 0x0a0a0a0a) | zeroBytes(v ^ 0x0d0d0d0d) | zeroBytes(v ^ pattern);
 }
 

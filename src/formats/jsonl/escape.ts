@@ -1,5 +1,5 @@
 import type { ColumnView } from '../../table/columns.js';
-import { TAIL_FLAGS, flagWord, viewBytes } from '../text/bytes.js';
+import { viewBytes } from '../text/bytes.js';
 import type { CellWriter } from '../text/cells.js';
 
 /**
@@ -20,8 +20,20 @@ ESCAPES[34] = 34; // "
 ESCAPES[92] = 92; // \
 
 const HEX = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102];
-/** The backslash in every byte of a word, for flagWord. */
-const BACKSLASHES = 0x5c5c5c5c;
+/**
+ * Non-zero when one of the word's four bytes must be escaped: below 0x20, `"` or `\`. Exact as
+ * a whole (which bits are set past the first such byte is not), so a partial word is tested
+ * with its missing bytes set to 'A' (TAIL_KEEP).
+ */
+export function escapedBytes(v: number): number {
+  const quote = v ^ 0x22222222;
+  const backslash = v ^ 0x5c5c5c5c;
+  return ((v - 0x20202020) & ~v & 0x80808080) | ((quote - 0x01010101) & ~quote & 0x80808080)
+    | ((backslash - 0x01010101) & ~backslash & 0x80808080);
+}
+
+/** The first n (1..3) bytes of a word, for a string's last partial word; the rest become 'A'. */
+const TAIL_KEEP = [0, 0xff, 0xffff, 0xffffff];
 
 /** Most output bytes per input byte (`\u00XX`), for sizing the output. */
 export const JSON_BYTES_PER_BYTE = 6;
@@ -35,7 +47,7 @@ export function writeJsonString(out: DataView, pos: number, src: DataView, bytes
   let i = start;
   for (; i + 4 <= end; i += 4) {
     const v = src.getUint32(i, true);
-    if (flagWord(v, BACKSLASHES) === 0) {
+    if (escapedBytes(v) === 0) {
       out.setUint32(pos, v, true);
       pos += 4;
     } else {
@@ -44,10 +56,11 @@ export function writeJsonString(out: DataView, pos: number, src: DataView, bytes
   }
   const rest = end - i;
   if (rest > 0) {
-    if (i + 4 <= src.byteLength) {
+    if (i + 4 <= bytes.length) {
       // The last partial word too, when the buffer goes on: its extra bytes land in the slack.
       const v = src.getUint32(i, true);
-      if ((flagWord(v, BACKSLASHES) & TAIL_FLAGS[rest]) === 0) {
+      const keep = TAIL_KEEP[rest];
+      if (escapedBytes((v & keep) | (0x41414141 & ~keep)) === 0) {
         out.setUint32(pos, v, true);
         pos += rest;
       } else {

@@ -101,21 +101,6 @@ export class ByteBuffer {
   }
 }
 
-/**
- * Flags (high bit of each byte) the bytes of a 4-byte word that are below 0x23 (controls,
- * space, `!`, `"`) or equal to the byte repeated in `pattern` (the csv delimiter, JSON's
- * backslash): the bytes a string writer may have to treat specially, checked a word at a
- * time. It can flag more bytes than match but never misses one, so a zero result means the
- * word copies as it is; otherwise the caller checks the bytes exactly.
- */
-export function flagWord(v: number, pattern: number): number {
-  const x = v ^ pattern;
-  return (((v - 0x23232323) & ~v) | ((x - 0x01010101) & ~x)) & 0x80808080;
-}
-
-/** The flag bits of the first n (1..3) bytes of a word, for a string's last partial word. */
-export const TAIL_FLAGS = [0, 0x80, 0x8080, 0x808080];
-
 /** A DataView of bytes, for reading them a word at a time. */
 export function viewBytes(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
