@@ -21,6 +21,9 @@ function zigzag(n: number): number {
 
 let scratch = new Float64Array(BLOCK);
 
+/** 2^bits for the bits (0..7) left in packMiniblock's accumulator. */
+const BIT_SCALE = Float64Array.from({ length: 8 }, (_, bits) => 2 ** bits);
+
 /**
  * The values whose deltas are `deltas[0..count-1)` (deltas[i] = value[i+1] − value[i], each
  * within ±2^31) after a first value whose zigzag varint is `firstZigzag` (bytes), at `pos`.
@@ -54,8 +57,8 @@ export function writeDeltaBinaryPacked(count: number, firstZigzag: Uint8Array, d
         if (v > max) max = v;
       }
       for (let i = to - from; i < MINI; i++) scratch[i] = 0;
-      let width = 0;
-      while (width < 32 && max >= 2 ** width) width++;
+      // Bits of max (< 2^32): clz32 takes it as a uint32 (2 ** width per step took ~1 % of a parquet export).
+      const width = max === 0 ? 0 : 32 - Math.clz32(max);
       out[widthsAt + m] = width;
       pos = packMiniblock(scratch, width, out, pos);
     }
@@ -82,7 +85,7 @@ function packMiniblock(values: Float64Array, width: number, out: Uint8Array, pos
   }
   // Wider values: arithmetic, as bitwise operators stop at 32 bits (acc stays below 2^39).
   for (let i = 0; i < MINI; i++) {
-    acc += values[i] * 2 ** bits;
+    acc += values[i] * BIT_SCALE[bits];
     bits += width;
     while (bits >= 8) {
       const byte = acc % 256;

@@ -53,9 +53,7 @@ export function writeDefinitionLevels(validity: Uint8Array | null, bitOffset: nu
 
 /** Bits needed for values 0..max (at least 1). */
 export function bitWidthOf(max: number): number {
-  let width = 1;
-  while (max >= 2 ** width) width++;
-  return width;
+  return max < 2 ? 1 : 32 - Math.clz32(max);
 }
 
 /** Most bytes writeBitPacked takes for `count` values of `width` bits. */
