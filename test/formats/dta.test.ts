@@ -10,7 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dtaEncoder, type DtaOptions } from '../../src/formats/dta/index.js';
+import { dtaEncoder, planDta, type DtaOptions } from '../../src/formats/dta/index.js';
+import { dtaKernel } from '../../src/formats/dta/kernel.js';
+import { viewColumns } from '../../src/table/columns.js';
+import { batchOf, column, tableOf } from '../helpers/columns.js';
 import { assignStataNames } from '../../src/formats/dta/names.js';
 import { formatTimestamp, writeHeader } from '../../src/formats/dta/header.js';
 import { SectionWriter } from '../../src/formats/dta/section-writer.js';
@@ -319,5 +322,29 @@ describe('dta values and warnings', () => {
     expect(bytes.subarray(at, at + 8).toString('latin1')).toBe('</strls>');
     const expected = big.flatMap((value, i) => [...(value === null ? [] : [`${i + 1}/1`]), ...(i === 5 || value !== null ? [`${i + 1}/2`] : [])]);
     expect(seen).toEqual(expected);
+  });
+});
+
+describe('dta kernel (worker threads)', () => {
+  it('writes every byte of its rows, str# padding included: a chunk in reused memory holding old bytes comes out the same', () => {
+    const table: Table = {
+      ...tableOf({ s: 'string', n: 'integer', t: 'string' }),
+      statistics: { s: { maxByteLength: 11 }, n: { min: -5n, max: 100_000n }, t: { maxByteLength: 3 } },
+    };
+    const s = ['', null, 'a', 'abcd', 'abcde', 'hello world', 'é', null, 'xyz'];
+    const n = [1n, null, -5n, 100_000n, 0n, 7n, null, 3n, 42n];
+    const t = ['abc', 'ab', null, '', 'a', 'abc', 'b', 'c', null];
+    const batch = batchOf(table, [column('string', s), column('integer', n), column('string', t)]);
+    const { plan } = planDta(table, {}, {}, []);
+    const encode = dtaKernel.compile({ columns: plan.columns, columnOffsets: plan.columnOffsets, rowLength: plan.rowLength, strlVBytes: plan.release.strlVBytes });
+    const cols = viewColumns(batch, plan.types);
+    const into = (fill: number): Uint8Array => encode(cols, batch.numRows, 0, (bytes) => new Uint8Array(new SharedArrayBuffer(bytes)).fill(fill)).bytes[0];
+    const clean = into(0);
+    expect(clean.length).toBe(batch.numRows * plan.rowLength);
+    for (const fill of [0xff, 0x41]) expect(Buffer.from(into(fill)).equals(Buffer.from(clean)), `old bytes ${fill}`).toBe(true);
+    // Row 1: s is null ("", all NUL), n is missing, t is "ab" then one NUL.
+    const row = clean.subarray(plan.rowLength, 2 * plan.rowLength);
+    expect([...row.subarray(plan.columnOffsets[0], plan.columnOffsets[0] + 11)]).toEqual(Array(11).fill(0));
+    expect([...row.subarray(plan.columnOffsets[2], plan.columnOffsets[2] + 3)]).toEqual([0x61, 0x62, 0]);
   });
 });

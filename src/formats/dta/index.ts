@@ -35,7 +35,7 @@ export const dtaEncoder: FormatEncoder<DtaOptions> = {
 };
 
 /** Checks everything Stata cannot hold before the first byte, and decides the file's layout. */
-function planDta(table: Table, options: DtaOptions, context: EncoderContext, warnings: string[]): { plan: DtaPlan; renames: Rename[] } {
+export function planDta(table: Table, options: DtaOptions, context: EncoderContext, warnings: string[]): { plan: DtaPlan; renames: Rename[] } {
   checkDtaOptions(options);
   // The cell writers read int64 values as little-endian int32 pairs.
   if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {

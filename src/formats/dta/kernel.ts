@@ -17,8 +17,8 @@ export const dtaKernel: ChunkKernel<DtaKernelSpec, number[]> = {
     const writers = spec.columns.map((c) => CELL_WRITERS[c.kind]);
     return (cols, rows, firstRow, alloc) => {
       const bound = spec.columns.map((c, i) => bindColumn(c, cols[i], i + 1));
+      // Not zero-filled: every cell writer writes all of its bytes (no strL columns here).
       const bytes = alloc(rows * spec.rowLength);
-      bytes.fill(0); // the cell writers rely on NUL padding (str#, "")
       const chunk: RowChunk = {
         bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.length), stride: spec.rowLength, obsBase: 1, strlVBytes: spec.strlVBytes,
       };
