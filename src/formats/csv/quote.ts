@@ -63,7 +63,7 @@ export function writeField(out: DataView, pos: number, src: DataView, bytes: Uin
   let p = pos;
   for (; i + 4 <= end; i += 4, p += 4) {
     const v = src.getUint32(i, true);
-    if (quotingBytes(v, pattern) !== 0) return writeQuoted(out, pos, bytes, start, end);
+    if (quotingBytes(v, pattern) !== 0) return writeQuoted(out, pos, src, bytes, start, end);
     out.setUint32(p, v, true);
   }
   const rest = end - i;
@@ -72,21 +72,36 @@ export function writeField(out: DataView, pos: number, src: DataView, bytes: Uin
     // The last partial word too, when the buffer goes on: its extra bytes land in the slack.
     const v = src.getUint32(i, true);
     const keep = TAIL_KEEP[rest];
-    if (quotingBytes((v & keep) | (filler & ~keep), pattern) !== 0) return writeQuoted(out, pos, bytes, start, end);
+    if (quotingBytes((v & keep) | (filler & ~keep), pattern) !== 0) return writeQuoted(out, pos, src, bytes, start, end);
     out.setUint32(p, v, true);
     return p + rest;
   }
   for (; i < end; i++) {
     const b = bytes[i];
-    if (b === QUOTE || b === 10 || b === 13 || b === (pattern & 0xff)) return writeQuoted(out, pos, bytes, start, end);
+    if (b === QUOTE || b === 10 || b === 13 || b === (pattern & 0xff)) return writeQuoted(out, pos, src, bytes, start, end);
     out.setUint8(p++, b);
   }
   return p;
 }
 
-function writeQuoted(out: DataView, pos: number, bytes: Uint8Array, start: number, end: number): number {
+/** The field quoted, its `"` doubled: words without a `"` are copied whole, the others a byte at a time. */
+function writeQuoted(out: DataView, pos: number, src: DataView, bytes: Uint8Array, start: number, end: number): number {
   out.setUint8(pos++, QUOTE);
-  for (let i = start; i < end; i++) {
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const v = src.getUint32(i, true);
+    if (zeroBytes(v ^ 0x22222222) === 0) {
+      out.setUint32(pos, v, true);
+      pos += 4;
+      continue;
+    }
+    for (let k = i; k < i + 4; k++) {
+      const b = bytes[k];
+      if (b === QUOTE) out.setUint8(pos++, QUOTE);
+      out.setUint8(pos++, b);
+    }
+  }
+  for (; i < end; i++) {
     const b = bytes[i];
     if (b === QUOTE) out.setUint8(pos++, QUOTE);
     out.setUint8(pos++, b);
