@@ -42,6 +42,7 @@ export function buildStringDictionary(col: ColumnView): StringDictionary | null 
   const validity = col.validity;
   const n = col.length;
   const indices = indexBuffer(n);
+  const words = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let capacity = 1024;
   let starts = new Int32Array(capacity);
   let lengths = new Int32Array(capacity);
@@ -58,14 +59,13 @@ export function buildStringDictionary(col: ColumnView): StringDictionary | null 
     }
     const from = offsets[i];
     const length = offsets[i + 1] - from;
-    let h = 0x811c9dc5 ^ length;
-    for (let b = 0; b < length; b++) h = Math.imul(h ^ bytes[from + b], 0x01000193);
+    const h = hashBytes(bytes, words, from, length);
     let slot = h & mask;
     let found = -1;
     for (;;) {
       const entry = slots[slot] - 1;
       if (entry < 0) break;
-      if (hashes[entry] === h && lengths[entry] === length && sameBytes(bytes, starts[entry], from, length)) {
+      if (hashes[entry] === h && lengths[entry] === length && sameBytes(bytes, words, starts[entry], from, length)) {
         found = entry;
         break;
       }
@@ -103,8 +103,30 @@ export function buildStringDictionary(col: ColumnView): StringDictionary | null 
   return { indices, count, starts, lengths, size, plainBytes };
 }
 
-function sameBytes(bytes: Uint8Array, a: number, b: number, length: number): boolean {
-  for (let k = 0; k < length; k++) if (bytes[a + k] !== bytes[b + k]) return false;
+/**
+ * A hash of bytes from..from+length-1, a word at a time (a byte at a time took ~8 % of a parquet
+ * row group's encoding), mixed at the end so the low bits the table uses depend on every byte.
+ * Only where values land in the table depends on it, never the dictionary's order.
+ */
+function hashBytes(bytes: Uint8Array, words: DataView, from: number, length: number): number {
+  let h = 0x811c9dc5 ^ length;
+  let k = 0;
+  for (; k + 4 <= length; k += 4) {
+    h = Math.imul(h ^ words.getUint32(from + k, true), 0x01000193);
+    h ^= h >>> 15;
+  }
+  for (; k < length; k++) h = Math.imul(h ^ bytes[from + k], 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+function sameBytes(bytes: Uint8Array, words: DataView, a: number, b: number, length: number): boolean {
+  let k = 0;
+  for (; k + 4 <= length; k += 4) if (words.getUint32(a + k, true) !== words.getUint32(b + k, true)) return false;
+  for (; k < length; k++) if (bytes[a + k] !== bytes[b + k]) return false;
   return true;
 }
 
