@@ -1,4 +1,4 @@
-import { writeUVarint } from './hybrid.js';
+import { packBits, writeUVarint } from './hybrid.js';
 
 // DELTA_BINARY_PACKED (apache/parquet-format Encodings.md): a header (values per block,
 // miniblocks per block, value count, first value), then per block the smallest delta and the
@@ -69,20 +69,9 @@ export function writeDeltaBinaryPacked(count: number, firstZigzag: Uint8Array, d
 /** 32 values of `width` bits (< 2^32 each), LSB first: 4 × width bytes. */
 function packMiniblock(values: Float64Array, width: number, out: Uint8Array, pos: number): number {
   if (width === 0) return pos;
+  if (width <= 24) return packBits(values, MINI, width, out, pos); // 32 × width bits: whole bytes
   let acc = 0;
   let bits = 0;
-  if (width <= 24) {
-    for (let i = 0; i < MINI; i++) {
-      acc |= values[i] << bits;
-      bits += width;
-      while (bits >= 8) {
-        out[pos++] = acc & 0xff;
-        acc >>>= 8;
-        bits -= 8;
-      }
-    }
-    return pos;
-  }
   // Wider values: arithmetic, as bitwise operators stop at 32 bits (acc stays below 2^39).
   for (let i = 0; i < MINI; i++) {
     acc += values[i] * BIT_SCALE[bits];

@@ -70,6 +70,17 @@ export function writeBitPacked(values: Int32Array, count: number, width: number,
   const groups = Math.ceil(count / 8);
   pos = writeUVarint(out, pos, groups * 2 + 1);
   const end = pos + groups * width;
+  pos = packBits(values, count, width, out, pos);
+  while (pos < end) out[pos++] = 0;
+  return pos;
+}
+
+/**
+ * `count` values (each < 2^width, width ≤ 24) packed LSB first at `pos`, a last partial byte
+ * padded with zeros; returns the position after them. Shared by the hybrid's bit-packed runs
+ * and DELTA_BINARY_PACKED's miniblocks (delta.ts).
+ */
+export function packBits(values: Int32Array | Float64Array, count: number, width: number, out: Uint8Array, pos: number): number {
   let acc = 0;
   let bits = 0;
   for (let i = 0; i < count; i++) {
@@ -82,6 +93,5 @@ export function writeBitPacked(values: Int32Array, count: number, width: number,
     }
   }
   if (bits > 0) out[pos++] = acc & 0xff;
-  while (pos < end) out[pos++] = 0;
   return pos;
 }
