@@ -99,21 +99,55 @@ function checkBlocks(blocks: Iterable<FileBlock>, what: string, streamEnd: numbe
   }
 }
 
-/** The record batch blocks with the row counts their messages give (metadata only, never bodies). */
+/** Blocks whose metadata is read at once (in flight together) while counting rows. */
+const METADATA_WINDOW = 64;
+
+/**
+ * The record batch blocks with the row counts their messages give (metadata only, never
+ * bodies). Each block's metadata (length prefix and message, the block's metaDataLength bytes)
+ * is fetched ahead, a window of blocks at a time with their reads in flight together: one
+ * read after another took ~0.5 ms of round trips each (two per block), ~40 ms before the first
+ * row of a 77-batch file was read here, and one ranged GET after another from object storage.
+ * The messages are then checked in file order as before, so the first bad block is the one named.
+ */
 async function countFooterRows(footer: Footer, readAt: ReadAt, label: string): Promise<BatchBlock[] | null> {
   if (footer.numRecordBatches > MAX_COUNTED_BATCHES) return null;
   const topLevel = topLevelNodeCounts(footer.schema);
+  const all = [...footer.recordBatches()];
   const blocks: BatchBlock[] = [];
-  for (const block of footer.recordBatches()) {
-    const found = await readMessageAt(readAt, block.offset, block.offset + block.metaDataLength + block.bodyLength, label);
-    if (found === null || found.message.headerType !== MessageHeader.RecordBatch) {
-      throw corrupt(label, block.offset, 'a record batch block of the footer points to no record batch');
+  for (let from = 0; from < all.length; from += METADATA_WINDOW) {
+    const window = all.slice(from, from + METADATA_WINDOW);
+    const ahead = prefetched(readAt, window.map((b) => [b.offset, b.metaDataLength]));
+    for (const block of window) {
+      const found = await readMessageAt(ahead, block.offset, block.offset + block.metaDataLength + block.bodyLength, label);
+      if (found === null || found.message.headerType !== MessageHeader.RecordBatch) {
+        throw corrupt(label, block.offset, 'a record batch block of the footer points to no record batch');
+      }
+      checkColumnLengths(found.message, topLevel, label, block.offset);
+      const rows = (found.message.header() as { length: number }).length;
+      blocks.push({ offset: block.offset, metaDataLength: block.metaDataLength, bodyLength: Number(block.bodyLength), rows });
     }
-    checkColumnLengths(found.message, topLevel, label, block.offset);
-    const rows = (found.message.header() as { length: number }).length;
-    blocks.push({ offset: block.offset, metaDataLength: block.metaDataLength, bodyLength: Number(block.bodyLength), rows });
   }
   return blocks;
+}
+
+/**
+ * `readAt` with the regions [offset, offset + length) read now, all at once: a read inside one
+ * is answered from it (a failed read fails there, when asked for), any other goes to `readAt`.
+ */
+function prefetched(readAt: ReadAt, regions: readonly [number, number][]): ReadAt {
+  const reads = regions.map(([offset, length]) => {
+    const read = readAt(offset, length);
+    read.catch(() => undefined); // observed when the region is asked for
+    return { offset, length, read };
+  });
+  return async (offset, length) => {
+    const region = reads.find((r) => offset >= r.offset && offset + length <= r.offset + r.length);
+    if (!region) return readAt(offset, length);
+    const bytes = await region.read;
+    const at = offset - region.offset;
+    return bytes.subarray(Math.min(at, bytes.byteLength), Math.min(at + length, bytes.byteLength));
+  };
 }
 
 /**
