@@ -9,10 +9,13 @@ import { createRequire } from 'node:module';
 export function lazyRequire<T>(id: string): () => T {
   let loaded: T | undefined;
   return () => {
-    if (loaded === undefined) {
-      const base = (import.meta as { url?: string }).url ?? __filename;
-      loaded = createRequire(base)(id) as T;
-    }
+    loaded ??= requireHere<T>(id);
     return loaded;
   };
+}
+
+/** Loads a package now, resolved from this library's own location. */
+export function requireHere<T>(id: string): T {
+  const base = (import.meta as { url?: string }).url ?? __filename;
+  return createRequire(base)(id) as T;
 }
