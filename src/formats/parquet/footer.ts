@@ -1,7 +1,7 @@
 import type { VariableType } from '../../table/types.js';
 import type { ColumnChunkInfo } from './column-chunk.js';
 import { CODEC_ID, type KernelCompression } from './codecs.js';
-import { TType, ThriftWriter, type ThriftField, type ThriftStruct, type ThriftValue } from './thrift.js';
+import { TType, ThriftWriter, encodeStruct, encodedStruct, type ThriftField, type ThriftStruct, type ThriftValue } from './thrift.js';
 
 // The FileMetaData of a file the hand-written writer makes (apache/parquet-format
 // src/main/thrift/parquet.thrift; field numbers below are that file's). The schema, logical
@@ -80,6 +80,12 @@ export interface PlacedRowGroup {
   columns: ColumnChunkInfo[];
 }
 
+/** A row group's RowGroup struct, encoded once it is placed (the footer only joins them). */
+export interface EncodedRowGroup {
+  rows: number;
+  metadata: Uint8Array;
+}
+
 function columnChunk(plan: FooterPlan, c: number, info: ColumnChunkInfo, position: number): ThriftValue {
   const meta: ThriftField[] = [
     i32(1, physicalTypeOf(plan.types[c])),
@@ -108,7 +114,16 @@ function columnChunk(plan: FooterPlan, c: number, info: ColumnChunkInfo, positio
   return { type: TType.Struct, value: { fields: [i64(2, 0), struct(3, meta)] } };
 }
 
-function rowGroup(plan: FooterPlan, group: PlacedRowGroup, ordinal: number): ThriftValue {
+/**
+ * The RowGroup struct of the file's `ordinal`th row group, encoded as the group is written:
+ * building the FileMetaData of every group at the end was 11–21 ms of a 5M-row export's last
+ * step (38 groups of 9 column chunks), all of it after the last row was encoded.
+ */
+export function encodeRowGroup(plan: FooterPlan, group: PlacedRowGroup, ordinal: number): EncodedRowGroup {
+  return { rows: group.rows, metadata: encodeStruct(rowGroup(plan, group, ordinal)) };
+}
+
+function rowGroup(plan: FooterPlan, group: PlacedRowGroup, ordinal: number): ThriftStruct {
   let uncompressed = 0;
   let compressed = 0;
   for (const c of group.columns) {
@@ -116,17 +131,14 @@ function rowGroup(plan: FooterPlan, group: PlacedRowGroup, ordinal: number): Thr
     compressed += c.compressed;
   }
   return {
-    type: TType.Struct,
-    value: {
-      fields: [
-        list(1, TType.Struct, group.columns.map((info, c) => columnChunk(plan, c, info, group.position))),
-        i64(2, uncompressed),
-        i64(3, group.rows),
-        i64(5, group.position),
-        i64(6, compressed),
-        { id: 7, type: TType.I16, value: ordinal },
-      ],
-    },
+    fields: [
+      list(1, TType.Struct, group.columns.map((info, c) => columnChunk(plan, c, info, group.position))),
+      i64(2, uncompressed),
+      i64(3, group.rows),
+      i64(5, group.position),
+      i64(6, compressed),
+      { id: 7, type: TType.I16, value: ordinal },
+    ],
   };
 }
 
@@ -136,7 +148,7 @@ export function fileHead(): Uint8Array {
 }
 
 /** FileMetaData, its length and the closing magic. */
-export function fileFooter(plan: FooterPlan, groups: readonly PlacedRowGroup[]): Uint8Array {
+export function fileFooter(plan: FooterPlan, groups: readonly EncodedRowGroup[]): Uint8Array {
   const root: ThriftStruct = { fields: [binary(4, text.encode('arrow_schema')), i32(5, plan.names.length)] };
   const schema = [root, ...plan.names.map((name, c) => schemaElement(name, plan.types[c]))];
   let rows = 0;
@@ -147,7 +159,7 @@ export function fileFooter(plan: FooterPlan, groups: readonly PlacedRowGroup[]):
       i32(1, 1),
       list(2, TType.Struct, schema.map((value) => ({ type: TType.Struct, value }))),
       i64(3, rows),
-      list(4, TType.Struct, groups.map((g, i) => rowGroup(plan, g, i))),
+      list(4, TType.Struct, groups.map((g) => encodedStruct(g.metadata))),
       list(5, TType.Struct, [{ type: TType.Struct, value: { fields: [binary(1, text.encode('ARROW:schema')), binary(2, arrowSchema)] } }]),
       binary(6, text.encode(CREATED_BY)),
       // ColumnOrder TYPE_ORDER for every column: min and max are defined only with it.

@@ -3,7 +3,7 @@ import { ExportError } from '../../errors.js';
 import type { ChunkResult } from '../../parallel/kernel.js';
 import type { RangeItem } from '../../parallel/ranges.js';
 import type { ByteSink, FileEncoder, Patch } from '../protocol.js';
-import { fileFooter, fileHead, type FooterPlan, type PlacedRowGroup } from './footer.js';
+import { encodeRowGroup, fileFooter, fileHead, type EncodedRowGroup, type FooterPlan } from './footer.js';
 import type { RowGroupRunner } from './group-runner.js';
 import type { RowGroupInfo } from './kernel.js';
 import { MAX_ROW_GROUP_BYTES } from './writer-config.js';
@@ -38,7 +38,7 @@ export class KernelParquetFileEncoder implements FileEncoder {
   private readonly controller = new AbortController();
   private failure: Error | null = null;
   private position = 0;
-  private readonly groups: PlacedRowGroup[] = [];
+  private readonly groups: EncodedRowGroup[] = [];
 
   constructor(private readonly plan: KernelParquetPlan, private readonly sink: ByteSink) {}
 
@@ -133,7 +133,7 @@ export class KernelParquetFileEncoder implements FileEncoder {
     this.queuedRows -= head.rows;
     await this.begin();
     const info = result.info as RowGroupInfo;
-    this.groups.push({ rows: info.rows, position: this.position, columns: info.columns });
+    this.groups.push(encodeRowGroup(this.plan.footer, { rows: info.rows, position: this.position, columns: info.columns }, this.groups.length));
     for (const bytes of result.bytes) await this.write(bytes);
   }
 

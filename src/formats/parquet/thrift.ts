@@ -27,7 +27,7 @@ export type ThriftValue =
   | { type: TType.Binary; value: Uint8Array }
   | { type: TType.List | TType.Set; value: ThriftList }
   | { type: TType.Map; value: ThriftMap }
-  | { type: TType.Struct; value: ThriftStruct };
+  | { type: TType.Struct; value: ThriftStruct; encoded?: Uint8Array };
 
 /** A list's element type and items; booleans in a list are written as one byte each. */
 export interface ThriftList {
@@ -268,7 +268,8 @@ export class ThriftWriter {
         return;
       }
       case TType.Struct:
-        this.writeStruct(v.value);
+        if (v.encoded) this.writeBytes(v.encoded);
+        else this.writeStruct(v.value);
         return;
     }
   }
@@ -318,6 +319,14 @@ function zigzag32(n: number): number {
 /** The field `id` of a struct, or undefined. */
 export function getField(struct: ThriftStruct, id: number): ThriftField | undefined {
   return struct.fields.find((f) => f.id === id);
+}
+
+/**
+ * A struct already encoded (encodeStruct) as a value: written as those bytes. A compact-protocol
+ * struct's field ids are relative to its own fields only, so its bytes fit anywhere a struct does.
+ */
+export function encodedStruct(bytes: Uint8Array): ThriftValue {
+  return { type: TType.Struct, value: { fields: [] }, encoded: bytes };
 }
 
 /** Encodes one struct on its own. */
