@@ -7,19 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ColumnView } from '../../src/table/columns.js';
 import type { VariableType } from '../../src/table/types.js';
+import { seededRandom } from '../helpers/random.js';
 import { compact8, emptyMinMax, writePlainBoolean, writePlainDouble, writePlainInt32 } from '../../src/formats/parquet/plain.js';
 
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const valid = (col: ColumnView, i: number): boolean => {
   if (col.validity === null) return true;
@@ -51,7 +41,7 @@ function column(type: VariableType, length: number, offset: number, nullRate: nu
 
 // Cases: every bit offset 0..15, lengths around byte and 8-row multiples, page ranges inside.
 function* cases(type: VariableType): Generator<{ col: ColumnView; start: number; end: number; label: string }> {
-  const rand = prng(7);
+  const rand = seededRandom(7);
   for (const nullRate of [0, 0.02, 0.5, 1]) {
     for (let offset = 0; offset < 16; offset++) {
       for (const length of [0, 1, 7, 8, 9, 63, 64, 65, 200]) {

@@ -4,6 +4,7 @@
  * range), random values are compared with it as well.
  */
 import { makeData, Int64 } from 'apache-arrow';
+import { seededRandom } from '../helpers/random.js';
 import { describe, expect, it } from 'vitest';
 import { viewColumn } from '../../src/table/columns.js';
 import { WRITE_SLACK } from '../../src/formats/text/bytes.js';
@@ -26,17 +27,6 @@ function textOf(write: (out: DataView, pos: number) => number): string {
   return decoder.decode(bytes.subarray(0, end));
 }
 
-/** mulberry32: deterministic random numbers for the oracle comparisons. */
-function makeRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('integers', () => {
   it.each([
@@ -68,7 +58,7 @@ describe('integers', () => {
   });
 
   it('matches BigInt text for random int64 of every magnitude', () => {
-    const random = makeRandom(7);
+    const random = seededRandom(7);
     const values = Array.from({ length: 2000 }, () => {
       const bits = BigInt(Math.floor(random() * 64));
       const magnitude = BigInt(Math.floor(random() * 2 ** 32)) * 2n ** 32n + BigInt(Math.floor(random() * 2 ** 32));
@@ -97,7 +87,7 @@ describe('floats', () => {
   });
 
   it('matches String(x) for random decimals, doubles and magnitudes', () => {
-    const random = makeRandom(11);
+    const random = seededRandom(11);
     const doubles = new Float64Array(1);
     const words = new Uint32Array(doubles.buffer);
     const cases: number[] = [];
@@ -126,7 +116,7 @@ describe('dates', () => {
   });
 
   it('matches Date#toISOString across 0001..9999', () => {
-    const random = makeRandom(3);
+    const random = seededRandom(3);
     for (let i = 0; i < 20000; i++) {
       const days = MIN_DAYS + Math.floor(random() * (MAX_DAYS - MIN_DAYS + 1));
       const expected = new Date(days * 86_400_000).toISOString().slice(0, 10);
@@ -163,7 +153,7 @@ describe('times and dateTimes', () => {
   });
 
   it('matches Date#toISOString for random instants (millisecond steps, 1685..2255)', () => {
-    const random = makeRandom(5);
+    const random = seededRandom(5);
     for (let i = 0; i < 20000; i++) {
       const ms = Math.floor((random() - 0.5) * 2 * 9e12);
       const iso = new Date(ms).toISOString().slice(0, 23);

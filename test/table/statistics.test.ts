@@ -6,20 +6,11 @@
 import { Field, Int64, RecordBatch, Schema, Struct, makeData } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { StatisticsCollector } from '../../src/table/statistics.js';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../helpers/random.js';
 
 describe('integer statistics', () => {
   it('equal a BigInt min/max over the valid values, in 300 random columns', () => {
-    const rand = prng(12);
+    const rand = seededRandom(12);
     const pick = (): bigint => {
       const k = rand();
       if (k < 0.3) return BigInt(Math.floor((rand() - 0.5) * 2 ** 40));
