@@ -101,6 +101,12 @@ function checkBlocks(blocks: Iterable<FileBlock>, what: string, streamEnd: numbe
 
 /** Blocks whose metadata is read at once (in flight together) while counting rows. */
 const METADATA_WINDOW = 64;
+/**
+ * At most this much of a block is read ahead: a footer can say a block's metadata is as long as
+ * the rest of the file (a damaged or hostile one), and a window of such reads would hold it all.
+ * Metadata past this (thousands of columns) is read as before, by the message's own length.
+ */
+const MAX_METADATA_AHEAD = 256 << 10;
 
 /**
  * The record batch blocks with the row counts their messages give (metadata only, never
@@ -117,7 +123,7 @@ async function countFooterRows(footer: Footer, readAt: ReadAt, label: string): P
   const blocks: BatchBlock[] = [];
   for (let from = 0; from < all.length; from += METADATA_WINDOW) {
     const window = all.slice(from, from + METADATA_WINDOW);
-    const ahead = prefetched(readAt, window.map((b) => [b.offset, b.metaDataLength]));
+    const ahead = prefetched(readAt, window.map((b) => [b.offset, Math.min(b.metaDataLength, MAX_METADATA_AHEAD)]));
     for (const block of window) {
       const found = await readMessageAt(ahead, block.offset, block.offset + block.metaDataLength + block.bodyLength, label);
       if (found === null || found.message.headerType !== MessageHeader.RecordBatch) {

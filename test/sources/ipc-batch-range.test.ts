@@ -116,6 +116,34 @@ describe('readFileLayout: the row count of every record batch', () => {
     for (const block of (layout.blocks ?? []).slice(1)) expect(reads.filter((at) => at === block.offset)).toHaveLength(1);
   });
 
+  it('reads at most 256 KiB of a block ahead, whatever its footer says the metadata takes', async () => {
+    // One batch of ~3 MB whose footer block claims metadata to the end of the body (still inside
+    // the file, so the footer passes its checks): read ahead whole, a window of such blocks
+    // would hold as much as the file. The message's own length prefix is what counts.
+    const bytes = Buffer.from(RecordBatchFileWriter.writeAll(idBatches([200_000])).toUint8Array(true));
+    const plain = async (offset: number, length: number): Promise<Uint8Array> => bytes.subarray(offset, offset + length);
+    const [block] = (await readFileLayout(plain, bytes.byteLength, 'one')).blocks ?? [];
+    expect(block.bodyLength).toBeGreaterThan(1 << 21);
+    // The footer's Block struct: offset (int64), metaDataLength (int32, 4 bytes padding), bodyLength (int64).
+    const struct = Buffer.alloc(24);
+    struct.writeBigInt64LE(BigInt(block.offset), 0);
+    struct.writeInt32LE(block.metaDataLength, 8);
+    struct.writeBigInt64LE(BigInt(block.bodyLength), 16);
+    const at = bytes.indexOf(struct.subarray(0, 12), bytes.byteLength - 4096);
+    expect(at).toBeGreaterThan(0);
+    expect(bytes.readBigInt64LE(at + 16)).toBe(BigInt(block.bodyLength));
+    bytes.writeInt32LE(block.metaDataLength + block.bodyLength, at + 8);
+    bytes.writeBigInt64LE(0n, at + 16);
+    let largest = 0;
+    const spied = async (offset: number, length: number): Promise<Uint8Array> => {
+      if (offset < bytes.byteLength - 4096) largest = Math.max(largest, length);
+      return bytes.subarray(offset, offset + length);
+    };
+    const layout = await readFileLayout(spied, bytes.byteLength, 'one');
+    expect(layout.numRows).toBe(200_000);
+    expect(largest).toBeLessThanOrEqual(256 << 10);
+  });
+
   it('names the first bad block in file order, in a later window too', async () => {
     const bytes = Buffer.from(RecordBatchFileWriter.writeAll(idBatches(sizes)).toUint8Array(true));
     const readAt = async (offset: number, length: number): Promise<Uint8Array> => bytes.subarray(offset, offset + length);
