@@ -1,5 +1,5 @@
 import type { ColumnView } from '../../table/columns.js';
-import { viewBytes } from '../text/bytes.js';
+import { TAIL_KEEP, viewBytes, zeroBytes } from '../text/bytes.js';
 import type { CellWriter } from '../text/cells.js';
 
 /**
@@ -24,11 +24,6 @@ export function makeFieldRules(delimiter: number): FieldRules {
   return { pattern: (delimiter * 0x01010101) >>> 0, filler: (filler * 0x01010101) >>> 0 };
 }
 
-/** `x` with the high bit set in each byte that was 0 (exact as a whole: non-zero iff some byte is 0). */
-function zeroBytes(x: number): number {
-  return (x - 0x01010101) & ~x & 0x80808080;
-}
-
 /**
  * Non-zero when one of the word's four bytes is `"`, LF, CR or the delimiter (the bytes that
  * force quoting); which bits are set past the first such byte is not exact, so a partial word
@@ -37,9 +32,6 @@ function zeroBytes(x: number): number {
 export function quotingBytes(v: number, pattern: number): number {
   return zeroBytes(v ^ 0x22222222) | zeroBytes(v ^ 0x0a0a0a0a) | zeroBytes(v ^ 0x0d0d0d0d) | zeroBytes(v ^ pattern);
 }
-
-/** The first n (1..3) bytes of a word, for a string's last partial word (the rest become the filler). */
-const TAIL_KEEP = [0, 0xff, 0xffff, 0xffffff];
 
 /** The field text of UTF-8 bytes (used for header names). */
 export function quoteField(bytes: Uint8Array, rules: FieldRules): Uint8Array {

@@ -1,5 +1,5 @@
 import type { ColumnView } from '../../table/columns.js';
-import { viewBytes } from '../text/bytes.js';
+import { TAIL_KEEP, viewBytes, zeroBytes } from '../text/bytes.js';
 import type { CellWriter } from '../text/cells.js';
 
 /**
@@ -26,14 +26,9 @@ const HEX = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102];
  * with its missing bytes set to 'A' (TAIL_KEEP).
  */
 export function escapedBytes(v: number): number {
-  const quote = v ^ 0x22222222;
-  const backslash = v ^ 0x5c5c5c5c;
-  return ((v - 0x20202020) & ~v & 0x80808080) | ((quote - 0x01010101) & ~quote & 0x80808080)
-    | ((backslash - 0x01010101) & ~backslash & 0x80808080);
+  // Bytes below 0x20: the zero-byte test shifted down by 0x20.
+  return ((v - 0x20202020) & ~v & 0x80808080) | zeroBytes(v ^ 0x22222222) | zeroBytes(v ^ 0x5c5c5c5c);
 }
-
-/** The first n (1..3) bytes of a word, for a string's last partial word; the rest become 'A'. */
-const TAIL_KEEP = [0, 0xff, 0xffff, 0xffffff];
 
 /** Most output bytes per input byte (`\u00XX`), for sizing the output. */
 export const JSON_BYTES_PER_BYTE = 6;

@@ -24,6 +24,21 @@ export function writeAscii(out: DataView, pos: number, text: string): number {
   return pos;
 }
 
+/**
+ * `x` with the high bit set in each byte that was 0: non-zero exactly when some byte is 0
+ * (which bits are set past the first zero byte is not exact). With `x = word ^ (b * 0x01010101)`
+ * it finds the byte b in a word of four (csv's quoting, jsonl's escapes).
+ */
+export function zeroBytes(x: number): number {
+  return (x - 0x01010101) & ~x & 0x80808080;
+}
+
+/**
+ * The first n (1..3) bytes of a word: a string's last partial word is tested with its other
+ * bytes replaced by one that never matches, as the bits past a match are not exact.
+ */
+export const TAIL_KEEP = [0, 0xff, 0xffff, 0xffffff];
+
 /** Joins byte runs into one array. */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

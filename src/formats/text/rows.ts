@@ -31,11 +31,6 @@ export interface TextLayout {
 export interface BoundRows {
   layout: TextLayout;
   writers: CellWriter[];
-  prefixes: Uint32Array[];
-  /** First word of each prefix: all a csv delimiter needs, so no loop for it. */
-  prefixHeads: Uint32Array;
-  prefixLengths: Int32Array;
-  nulls: PackedBytes[];
   validity: (Uint8Array | null)[];
   bitOffsets: number[];
   /** Value offsets of the string columns (null for the others), to size chunks. */
@@ -50,10 +45,6 @@ export function bindRows(layout: TextLayout, cols: readonly ColumnView[]): Bound
   return {
     layout,
     writers: layout.columns.map((c, i) => c.bind(cols[i])),
-    prefixes: layout.columns.map((c) => c.prefix.words),
-    prefixHeads: Uint32Array.from(layout.columns, (c) => c.prefix.words[0]),
-    prefixLengths: Int32Array.from(layout.columns, (c) => c.prefix.length),
-    nulls: layout.columns.map((c) => c.nullText),
     validity: cols.map((c) => c.validity),
     bitOffsets: cols.map((c) => c.bitOffset),
     offsets: layout.columns.map((c, i) => (c.bytesPerByte > 0 ? cols[i].offsets : null)),
