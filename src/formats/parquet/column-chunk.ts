@@ -2,10 +2,8 @@ import { isUtf8 } from 'node:buffer';
 import { ExportError } from '../../errors.js';
 import type { ColumnView } from '../../table/columns.js';
 import type { Compress } from './codecs.js';
-import { buildInt64Dictionary, buildStringDictionary, writeDictionaryValues, type Int64Dictionary, type StringDictionary } from './dictionary.js';
-import { bitWidthOf, maxBitPackedBytes, maxDefinitionLevelBytes, writeBitPacked, writeDefinitionLevels, writeUVarint } from './hybrid.js';
-import { maxDeltaInt64Bytes, maxDeltaLengthBytes, writeDeltaInt64, writeDeltaLengthByteArray } from './delta-values.js';
-import { emptyMinMax, statisticBytes, writePlainBoolean, writePlainDouble, writePlainInt32, writePlainInt64, type MinMax } from './plain.js';
+import { bitWidthOf, maxBitPackedBytes, maxDefinitionLevelBytes, writeUVarint } from './hybrid.js';
+import { MIN_MAX, MINIBLOCK, threadArena, type Arena, type ColumnScratch, type KernelExports, type WasmColumn } from './wasm/arena.js';
 
 // One column chunk of a row group (apache/parquet-format README "Column chunks", "Data Pages"):
 // an optional dictionary page, then data pages v1, each a PageHeader (Thrift compact) and its
@@ -44,27 +42,25 @@ export interface ColumnChunkInfo {
 export class ChunkOutput {
   pieces: Uint8Array[] = [];
   length = 0;
-  /** Scratch for one uncompressed page, grown as needed and reused. */
-  private scratch = new Uint8Array(1 << 16);
 
-  constructor(private readonly compress: Compress, private readonly copyPages: boolean) {}
+  constructor(private readonly compress: Compress, readonly arena: Arena = threadArena()) {}
 
-  /** Starts the next row group (the scratch is kept). */
+  /** Starts the next row group. */
   reset(): void {
     this.pieces = [];
     this.length = 0;
   }
 
-  page(bytes: number): Uint8Array {
-    if (this.scratch.length < bytes) this.scratch = new Uint8Array(Math.max(bytes, this.scratch.length * 2));
-    return this.scratch;
+  /** The address in the arena of scratch for one uncompressed page of at most `bytes` bytes. */
+  page(bytes: number): number {
+    return this.arena.page(bytes);
   }
 
-  /** Compresses the page body scratch[0..size) and appends header and body; returns [uncompressed, compressed] sizes with the header. */
-  addPage(size: number, header: (compressed: number) => Uint8Array): [number, number] {
-    const raw = this.scratch.subarray(0, size);
+  /** Compresses the page body at..at+size and appends header and body; returns [uncompressed, compressed] sizes with the header. */
+  addPage(at: number, size: number, header: (compressed: number) => Uint8Array): [number, number] {
+    const raw = this.arena.u8.subarray(at, at + size);
     let body = this.compress(raw);
-    if (body === raw || this.copyPages) body = body.slice();
+    if (body === raw) body = body.slice(); // the arena's page is written again
     const head = header(body.length);
     this.pieces.push(head, body);
     this.length += head.length + body.length;
@@ -99,37 +95,25 @@ function pageHeader(pageType: number, uncompressed: number, compressed: number, 
   return out.subarray(0, pos);
 }
 
-const POPCOUNT = new Uint8Array(256).map((_, b) => { let n = 0; for (let x = b; x; x >>= 1) n += x & 1; return n; });
-
-/** Non-null rows among start..end-1. */
-function countValid(col: ColumnView, start: number, end: number): number {
-  const v = col.validity;
-  if (v === null) return end - start;
-  let n = 0;
-  let bit = col.bitOffset + start;
-  const stop = col.bitOffset + end;
-  while (bit < stop && (bit & 7) !== 0) { n += (v[bit >> 3] >> (bit & 7)) & 1; bit++; }
-  const byte = bit >> 3;
-  const whole = (stop - bit) >> 3;
-  for (let k = 0; k < whole; k++) n += POPCOUNT[v[byte + k]];
-  bit += whole << 3;
-  while (bit < stop) { n += (v[bit >> 3] >> (bit & 7)) & 1; bit++; }
-  return n;
+/** The column being written: its copy in the arena and its scratch. */
+interface Loaded {
+  col: WasmColumn;
+  scratch: ColumnScratch;
 }
 
 /**
- * Writes one data page of rows start..end-1 with `values` writing the values; returns their
- * sizes. `encoding` is read once the values are written (they may choose it).
+ * Writes one data page of rows start..end-1 with `values` writing the values at the address it
+ * is given (returning the address after them); returns the page's sizes. `encoding` is read
+ * once the values are written (they may choose it).
  */
-function writeDataPage(out: ChunkOutput, col: ColumnView, start: number, end: number, valueBytes: number, encoding: number | (() => number),
-  values: (page: Uint8Array, pos: number) => number): [number, number] {
+function writeDataPage(out: ChunkOutput, w: WasmColumn, start: number, end: number, valueBytes: number, encoding: number | (() => number),
+  values: (at: number) => number): [number, number] {
   const rows = end - start;
   const page = out.page(4 + maxDefinitionLevelBytes(rows) + valueBytes);
-  const levelsEnd = writeDefinitionLevels(col.validity, col.bitOffset + start, rows, page, 4);
-  new DataView(page.buffer, page.byteOffset, 4).setInt32(0, levelsEnd - 4, true);
-  const size = values(page, levelsEnd);
+  const levelsEnd = out.arena.x.definitionLevels(w.valid, w.bitOff, start, rows, page);
+  const size = values(levelsEnd) - page;
   const used = typeof encoding === 'number' ? encoding : encoding();
-  return out.addPage(size, (compressed) => pageHeader(PAGE.DATA, size, compressed, rows, used));
+  return out.addPage(page, size, (compressed) => pageHeader(PAGE.DATA, size, compressed, rows, used));
 }
 
 /** Row ranges of a chunk's data pages: about PAGE_BYTES of values each. */
@@ -164,29 +148,45 @@ function pageRanges(col: ColumnView, kind: ValueKind): [number, number][] {
 
 /** Encodes the column chunk of a whole (chunk) column at out's current end. */
 export function writeColumnChunk(out: ChunkOutput, col: ColumnView, kind: ValueKind, name: string, firstRow: number): ColumnChunkInfo {
+  const arena = out.arena;
+  const { x } = arena;
+  const loaded = arena.load(col, kind);
+  const { col: w, scratch: s } = loaded;
   if (kind === 'bytes') {
-    checkUtf8(col, name, firstRow);
-    const dictionary = buildStringDictionary(col);
-    if (dictionary !== null) return writeDictionaryChunk(out, col, stringDictionary(col, dictionary), null);
+    checkUtf8(col, w, x, name, firstRow);
+    const size = x.stringDictionary(w.base, w.offs, w.valid, w.bitOff, w.n, s.indices, s.starts, s.entryLengths, s.hashes, s.slots);
+    if (size >= 0) {
+      return writeDictionaryChunk(out, w, {
+        indices: s.indices, count: x.lastDictionaryCount(), size, plainBytes: x.lastDictionaryPlainBytes(),
+        writeValues: (at) => x.stringDictionaryValues(w.base, s.starts, s.entryLengths, size, at),
+      }, false);
+    }
   } else if (kind === 'i64') {
     // Integers, time stamps and times with few distinct values (codes, small counts).
-    const dictionary = buildInt64Dictionary(col);
-    if (dictionary !== null) return writeDictionaryChunk(out, col, int64Dictionary(dictionary), int64DictionaryMinMax(dictionary));
+    const size = x.int64Dictionary(w.vals, w.valid, w.bitOff, w.n, s.indices, s.starts, s.slots);
+    if (size >= 0) {
+      x.int64DictionaryMinMax(s.starts, size, MIN_MAX);
+      return writeDictionaryChunk(out, w, {
+        indices: s.indices, count: x.lastDictionaryCount(), size, plainBytes: 8 * size,
+        writeValues: (at) => {
+          arena.u8.copyWithin(at, s.starts, s.starts + 8 * size);
+          return at + 8 * size;
+        },
+      }, true);
+    }
   }
   const begin = out.length;
-  const mm = emptyMinMax();
   let uncompressed = 0;
   let compressed = 0;
   const pages = new Map<number, number>();
   for (const [start, end] of pageRanges(col, kind)) {
-    const [u, c, encoding] = writeValuesPage(out, col, kind, start, end, mm);
+    const [u, c, encoding] = writeValuesPage(out, col, loaded, kind, start, end);
     uncompressed += u;
     compressed += c;
     pages.set(encoding, (pages.get(encoding) ?? 0) + 1);
   }
-  const nullCount = col.length - countValid(col, 0, col.length);
   const stats = kind !== 'bytes';
-  const statKind = kind === 'bytes' ? 'i32' : kind;
+  const minMax = kind === 'bytes' ? null : statistics(arena, kind);
   return {
     encodings: [...new Set([...pages.keys(), ENCODING.RLE])].sort((a, b) => a - b),
     numValues: col.length,
@@ -194,9 +194,9 @@ export function writeColumnChunk(out: ChunkOutput, col: ColumnView, kind: ValueK
     compressed,
     dataPageOffset: begin,
     dictionaryPageOffset: -1,
-    nullCount: stats ? nullCount : null,
-    min: stats && mm.seen ? statisticBytes(statKind, mm, 'min') : null,
-    max: stats && mm.seen ? statisticBytes(statKind, mm, 'max') : null,
+    nullCount: stats ? col.length - x.countValid(w.valid, w.bitOff, 0, w.n) : null,
+    min: minMax?.min ?? null,
+    max: minMax?.max ?? null,
     pageStats: [...pages].map(([encoding, count]) => [PAGE.DATA, encoding, count]),
   };
 }
@@ -205,104 +205,96 @@ export function writeColumnChunk(out: ChunkOutput, col: ColumnView, kind: ValueK
  * One data page of rows start..end-1: 64-bit integers DELTA_BINARY_PACKED when their steps are
  * small (else PLAIN), strings DELTA_LENGTH_BYTE_ARRAY, the rest PLAIN. Returns its sizes and encoding.
  */
-function writeValuesPage(out: ChunkOutput, col: ColumnView, kind: ValueKind, start: number, end: number, mm: MinMax): [number, number, number] {
+function writeValuesPage(out: ChunkOutput, col: ColumnView, { col: w, scratch: s }: Loaded, kind: ValueKind, start: number, end: number): [number, number, number] {
+  const { x } = out.arena;
   const rows = end - start;
   const plain = (sizes: [number, number]): [number, number, number] => [sizes[0], sizes[1], ENCODING.PLAIN];
   switch (kind) {
     case 'i64': {
       let encoding: number = ENCODING.DELTA_BINARY_PACKED;
-      const sizes = writeDataPage(out, col, start, end, Math.max(8 * rows, maxDeltaInt64Bytes(rows)), () => encoding, (p, at) => {
-        const delta = writeDeltaInt64(col, start, end, p, at, mm);
-        if (delta >= 0) return delta;
+      const sizes = writeDataPage(out, w, start, end, Math.max(8 * rows, maxDeltaBytes(rows)), () => encoding, (at) => {
+        const delta = x.deltaInt64(w.vals, w.valid, w.bitOff, start, end, at, MIN_MAX, s.compact, s.deltas, MINIBLOCK);
+        if (delta !== 0) return delta;
         encoding = ENCODING.PLAIN;
-        return writePlainInt64(col, start, end, p, at, mm);
+        return x.plainInt64(w.vals, w.valid, w.bitOff, start, end, at, MIN_MAX, s.compact);
       });
       return [sizes[0], sizes[1], encoding];
     }
-    case 'f64': return plain(writeDataPage(out, col, start, end, 8 * rows, ENCODING.PLAIN, (p, at) => writePlainDouble(col, start, end, p, at, mm)));
-    case 'i32': return plain(writeDataPage(out, col, start, end, 4 * rows, ENCODING.PLAIN, (p, at) => writePlainInt32(col, start, end, p, at, mm)));
-    case 'bool': return plain(writeDataPage(out, col, start, end, Math.ceil(rows / 8), ENCODING.PLAIN, (p, at) => writePlainBoolean(col, start, end, p, at, mm)));
+    case 'f64': return plain(writeDataPage(out, w, start, end, 8 * rows, ENCODING.PLAIN, (at) => x.plainDouble(w.vals, w.valid, w.bitOff, start, end, at, MIN_MAX, s.compact)));
+    case 'i32': return plain(writeDataPage(out, w, start, end, 4 * rows, ENCODING.PLAIN, (at) => x.plainInt32(w.vals, w.valid, w.bitOff, start, end, at, MIN_MAX)));
+    case 'bool': return plain(writeDataPage(out, w, start, end, Math.ceil(rows / 8), ENCODING.PLAIN, (at) => x.plainBoolean(w.vals, w.valid, w.bitOff, start, end, at, MIN_MAX)));
     case 'bytes': {
-      if (countValid(col, start, end) === 0) {
-        return plain(writeDataPage(out, col, start, end, 0, ENCODING.PLAIN, (_p, at) => at));
+      if (x.countValid(w.valid, w.bitOff, start, end) === 0) {
+        return plain(writeDataPage(out, w, start, end, 0, ENCODING.PLAIN, (at) => at));
       }
-      const sizes = writeDataPage(out, col, start, end, maxDeltaLengthBytes(col, start, end), ENCODING.DELTA_LENGTH_BYTE_ARRAY,
-        (p, at) => writeDeltaLengthByteArray(col, start, end, p, at));
+      const offsets = col.offsets as Int32Array;
+      const sizes = writeDataPage(out, w, start, end, maxDeltaBytes(rows) + offsets[end] - offsets[start], ENCODING.DELTA_LENGTH_BYTE_ARRAY,
+        (at) => x.deltaLengthByteArray(w.base, w.offs, w.valid, w.bitOff, start, end, at, s.lengths, s.deltas, MINIBLOCK));
       return [sizes[0], sizes[1], ENCODING.DELTA_LENGTH_BYTE_ARRAY];
     }
   }
 }
 
-/** A column chunk's dictionary, whatever its values: the rows' indices and how to write the values. */
+/** A column chunk's dictionary in the arena: the rows' indices, and how to write its values. */
 interface Dictionary {
-  indices: Int32Array;
+  indices: number;
   /** Non-null rows. */
   count: number;
   size: number;
   plainBytes: number;
-  writeValues(page: Uint8Array, pos: number): number;
+  writeValues(at: number): number;
 }
 
-function stringDictionary(col: ColumnView, d: StringDictionary): Dictionary {
-  return { ...d, writeValues: (page, pos) => writeDictionaryValues(d, col.values as Uint8Array, page, pos) };
+/** Most bytes DELTA_BINARY_PACKED takes for `count` values (the kernel's blocks of 128 in 4 miniblocks). */
+function maxDeltaBytes(count: number): number {
+  return 32 + Math.ceil(count / 128) * (10 + 4 + 128 * 4);
 }
 
-function int64Dictionary(d: Int64Dictionary): Dictionary {
-  return {
-    indices: d.indices,
-    count: d.count,
-    size: d.size,
-    plainBytes: 8 * d.size,
-    writeValues(page, pos) {
-      const view = new DataView(page.buffer, page.byteOffset, page.length);
-      for (let e = 0; e < d.size; e++) {
-        view.setInt32(pos, d.lo[e], true);
-        view.setInt32(pos + 4, d.hi[e], true);
-        pos += 8;
+/** The PLAIN bytes of the min and max the kernel kept (MIN_MAX), as Statistics min_value/max_value hold them; null when no value was seen. */
+function statistics(arena: Arena, kind: Exclude<ValueKind, 'bytes'>): { min: Uint8Array; max: Uint8Array } | null {
+  const { seen, view } = arena.minMax();
+  if (!seen) return null;
+  const bytes = (at: number): Uint8Array => {
+    switch (kind) {
+      case 'i64': return new Uint8Array(view.buffer.slice(view.byteOffset + at, view.byteOffset + at + 8));
+      case 'f64': {
+        // parquet-format: a zero min is written as -0 and a zero max as +0, so either zero prunes right.
+        const x = view.getFloat64(at, true);
+        const out = new Uint8Array(8);
+        new DataView(out.buffer).setFloat64(0, x === 0 ? (at === 8 ? -0 : 0) : x, true);
+        return out;
       }
-      return pos;
-    },
-  };
-}
-
-/** Min and max of a 64-bit dictionary's values: those of the column. */
-function int64DictionaryMinMax(d: Int64Dictionary): MinMax {
-  const mm = emptyMinMax();
-  for (let e = 0; e < d.size; e++) {
-    const lo = d.lo[e];
-    const hi = d.hi[e];
-    if (!mm.seen) {
-      mm.minLo = mm.maxLo = lo; mm.minHi = mm.maxHi = hi; mm.seen = true;
-      continue;
+      case 'i32': return new Uint8Array(view.buffer.slice(view.byteOffset + at, view.byteOffset + at + 4));
+      case 'bool': return new Uint8Array([view.getUint8(at)]);
     }
-    if (hi < mm.minHi || (hi === mm.minHi && (lo >>> 0) < (mm.minLo >>> 0))) { mm.minHi = hi; mm.minLo = lo; }
-    if (hi > mm.maxHi || (hi === mm.maxHi && (lo >>> 0) > (mm.maxLo >>> 0))) { mm.maxHi = hi; mm.maxLo = lo; }
-  }
-  return mm;
+  };
+  return { min: bytes(8), max: bytes(16) };
 }
 
 /** A dictionary page and one data page of RLE_DICTIONARY indices (bit width byte, then one bit-packed run). */
-function writeDictionaryChunk(out: ChunkOutput, col: ColumnView, dictionary: Dictionary, mm: MinMax | null): ColumnChunkInfo {
+function writeDictionaryChunk(out: ChunkOutput, w: WasmColumn, dictionary: Dictionary, withStatistics: boolean): ColumnChunkInfo {
+  const { arena } = out;
   const begin = out.length;
   const dictPage = out.page(dictionary.plainBytes);
-  const dictSize = dictionary.writeValues(dictPage, 0);
-  const [du, dc] = out.addPage(dictSize, (compressed) => pageHeader(PAGE.DICTIONARY, dictSize, compressed, dictionary.size, ENCODING.PLAIN));
+  const dictSize = dictionary.writeValues(dictPage) - dictPage;
+  const [du, dc] = out.addPage(dictPage, dictSize, (compressed) => pageHeader(PAGE.DICTIONARY, dictSize, compressed, dictionary.size, ENCODING.PLAIN));
   const dataPageOffset = out.length;
   const width = bitWidthOf(Math.max(0, dictionary.size - 1));
-  const [u, c] = writeDataPage(out, col, 0, col.length, 1 + maxBitPackedBytes(dictionary.count, width), ENCODING.RLE_DICTIONARY, (p, at) => {
-    p[at] = width;
-    return writeBitPacked(dictionary.indices, dictionary.count, width, p, at + 1);
+  const [u, c] = writeDataPage(out, w, 0, w.n, 1 + maxBitPackedBytes(dictionary.count, width), ENCODING.RLE_DICTIONARY, (at) => {
+    arena.u8[at] = width;
+    return arena.x.bitPackedRun(dictionary.indices, dictionary.count, width, at + 1);
   });
+  const stats = withStatistics ? statistics(arena, 'i64') : null;
   return {
     encodings: [ENCODING.PLAIN, ENCODING.RLE, ENCODING.RLE_DICTIONARY],
-    numValues: col.length,
+    numValues: w.n,
     uncompressed: du + u,
     compressed: dc + c,
     dataPageOffset,
     dictionaryPageOffset: begin,
-    nullCount: mm === null ? null : col.length - dictionary.count,
-    min: mm?.seen ? statisticBytes('i64', mm, 'min') : null,
-    max: mm?.seen ? statisticBytes('i64', mm, 'max') : null,
+    nullCount: withStatistics ? w.n - dictionary.count : null,
+    min: stats?.min ?? null,
+    max: stats?.max ?? null,
     pageStats: [[PAGE.DATA, ENCODING.RLE_DICTIONARY, 1], [PAGE.DICTIONARY, ENCODING.PLAIN, 1]],
   };
 }
@@ -314,16 +306,12 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * UTF-8 throughout, and no value starting with a continuation byte (a character cut between two
  * values), means every value is valid. Otherwise each value is checked to name the row.
  */
-function checkUtf8(col: ColumnView, name: string, firstRow: number): void {
+function checkUtf8(col: ColumnView, w: WasmColumn, x: KernelExports, name: string, firstRow: number): void {
   const bytes = col.values as Uint8Array;
   const offsets = col.offsets as Int32Array;
   const n = col.length;
   if (n === 0) return;
-  let ok = isUtf8(bytes.subarray(offsets[0], offsets[n]));
-  for (let i = 0; ok && i < n; i++) {
-    if (offsets[i + 1] > offsets[i] && (bytes[offsets[i]] & 0xc0) === 0x80) ok = false;
-  }
-  if (ok) return;
+  if (isUtf8(bytes.subarray(offsets[0], offsets[n])) && x.cutCharacter(w.base, w.offs, n) === 0) return;
   for (let i = 0; i < n; i++) {
     if (col.validity !== null) {
       const bit = col.bitOffset + i;

@@ -38,7 +38,7 @@ export const parquetKernel: ChunkKernel<ParquetKernelSpec, RowGroupInfo> = {
   compile(spec) {
     const compress = compressorOf(spec.compression);
     const kinds = spec.types.map(valueKindOf);
-    const out = new ChunkOutput(compress, false);
+    const out = new ChunkOutput(compress);
     return (cols, rows, firstRow, alloc) => {
       out.reset();
       const columns = cols.map((col, c) => writeColumnChunk(out, col, kinds[c], spec.names[c], firstRow));
