@@ -15,7 +15,16 @@ export interface ChunkKernel<Spec = unknown, Info = unknown> {
  * Encodes a chunk of rows; `firstRow` is its first row in the whole table (for errors).
  * `alloc` gives an output buffer of `bytes` bytes, not zero-filled (a spare one when it can).
  */
-export type EncodeChunk<Info = unknown> = (cols: readonly ColumnView[], rows: number, firstRow: number, alloc: Alloc) => ChunkResult<Info>;
+export type EncodeChunk<Info = unknown> = ((cols: readonly ColumnView[], rows: number, firstRow: number, alloc: Alloc) => ChunkResult<Info>) & {
+  /**
+   * The same for a chunk given as several batches' columns, in order (a parquet row group read
+   * as a range): a kernel that copies its input anyway joins them as it does (parquet: into its
+   * WebAssembly memory), instead of their being packed together first.
+   */
+  parts?: EncodeParts<Info>;
+};
+
+export type EncodeParts<Info = unknown> = (parts: readonly (readonly ColumnView[])[], rows: number, firstRow: number, alloc: Alloc) => ChunkResult<Info>;
 
 export type Alloc = (bytes: number) => Uint8Array;
 

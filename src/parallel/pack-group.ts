@@ -12,18 +12,25 @@ import type { VariableType } from '../table/types.js';
 
 const align8 = (n: number): number => (n + 7) & ~7;
 
-/** Copies `count` bits from src at srcBit to dst at dstBit (LSB first; dst zeroed beforehand); src null = all ones. */
-function copyBits(src: Uint8Array | null, srcBit: number, dst: Uint8Array, dstBit: number, count: number): void {
-  if (src !== null && (srcBit & 7) === 0 && (dstBit & 7) === 0) {
-    const whole = count >> 3;
-    dst.set(src.subarray(srcBit >> 3, (srcBit >> 3) + whole), dstBit >> 3);
-    for (let k = whole << 3; k < count; k++) if ((src[(srcBit + k) >> 3] >> ((srcBit + k) & 7)) & 1) dst[(dstBit + k) >> 3] |= 1 << ((dstBit + k) & 7);
-    return;
+/**
+ * Copies `count` bits from src at srcBit to dst at dstBit (LSB first; dst zeroed beforehand);
+ * src null = all ones. Where both sit at the same place within a byte (whole batches of a
+ * multiple of 8 rows, or one batch at any offset), the bytes between the first and last partial
+ * ones go over whole; otherwise bit by bit.
+ */
+export function copyBits(src: Uint8Array | null, srcBit: number, dst: Uint8Array, dstBit: number, count: number): void {
+  const bitAt = (k: number): number => (src === null ? 1 : (src[(srcBit + k) >> 3] >> ((srcBit + k) & 7)) & 1);
+  const set = (k: number): void => { dst[(dstBit + k) >> 3] |= 1 << ((dstBit + k) & 7); };
+  let k = 0;
+  if (src === null || ((srcBit ^ dstBit) & 7) === 0) {
+    for (; k < count && ((dstBit + k) & 7) !== 0; k++) if (bitAt(k)) set(k);
+    const whole = (count - k) >> 3;
+    const to = (dstBit + k) >> 3;
+    if (src === null) dst.fill(0xff, to, to + whole);
+    else dst.set(src.subarray((srcBit + k) >> 3, ((srcBit + k) >> 3) + whole), to);
+    k += whole << 3;
   }
-  for (let k = 0; k < count; k++) {
-    const on = src === null ? 1 : (src[(srcBit + k) >> 3] >> ((srcBit + k) & 7)) & 1;
-    if (on) dst[(dstBit + k) >> 3] |= 1 << ((dstBit + k) & 7);
-  }
+  for (; k < count; k++) if (bitAt(k)) set(k);
 }
 
 function arrayKind(values: ColumnView['values']): 'i64' | 'f64' | 'i32' | 'u8' {

@@ -1,8 +1,4 @@
-import type { RecordBatch } from 'apache-arrow';
-import type { ColumnView } from '../table/columns.js';
-import type { VariableType } from '../table/types.js';
-import { outputAllocator, rowsPerChunk, sliceViews, unpackColumns } from './columns.js';
-import { packGroup } from './pack-group.js';
+import { outputAllocator, rowsPerChunk, sliceViews } from './columns.js';
 import type { EncodeChunk } from './kernel.js';
 import type { EncodeTask, MeasureAnswered, RangeAnswered, ChunkPiece } from './pool.js';
 import { readRange } from './range-read.js';
@@ -19,8 +15,9 @@ export function encodeRange(task: EncodeTask, encode: EncodeChunk): RangeAnswere
   const pieces: ChunkPiece[] = [];
   const batches = readRange(range.spec, task.firstRow);
   if (range.whole) {
-    const cols = batches.length === 1 ? batches[0].cols : packed(batches.map((b) => b.batch), range.spec.types);
-    pieces.push({ result: encode(cols, task.rows, task.firstRow, alloc), firstRow: task.firstRow, rows: task.rows });
+    // One chunk of several batches (a parquet row group): the kernel joins them (EncodeChunk.parts).
+    if (!encode.parts) throw new Error(`the ${task.kernel} kernel cannot take a range as one chunk`);
+    pieces.push({ result: encode.parts(batches.map((b) => b.cols), task.rows, task.firstRow, alloc), firstRow: task.firstRow, rows: task.rows });
     return { pieces, unused: spares };
   }
   for (const batch of batches) {
@@ -32,18 +29,6 @@ export function encodeRange(task: EncodeTask, encode: EncodeChunk): RangeAnswere
     }
   }
   return { pieces, unused: spares };
-}
-
-/** The thread's buffer for packing a range's batches together, used again by its next range. */
-let packing = new ArrayBuffer(0);
-
-/** The batches' rows as one set of columns (pack-group.ts), in the thread's packing buffer. */
-function packed(batches: readonly RecordBatch[], types: readonly VariableType[]): ColumnView[] {
-  const { buffer, columns } = packGroup(batches, types, (bytes) => {
-    if (packing.byteLength < bytes) packing = new ArrayBuffer(Math.ceil(bytes * 1.25));
-    return packing;
-  });
-  return unpackColumns(buffer, columns);
 }
 
 /** A range's rows and statistics, for a first pass spread over the threads (first-pass.ts). */

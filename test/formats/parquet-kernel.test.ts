@@ -66,7 +66,7 @@ type Kind = 'i64' | 'f64' | 'i32' | 'bool' | 'bytes';
 
 /** Copies the column into the kernel's memory, runs `write` on it (its page at `out`) and returns the bytes written and the min/max kept. */
 function inKernel(col: ColumnView, kind: Kind, write: (x: KernelExports, w: WasmColumn, s: ColumnScratch, out: number) => number) {
-  const { col: w, scratch: s } = arena.load(col, kind);
+  const { col: w, scratch: s } = arena.load([col], kind);
   const out = arena.page(16 * col.length + 256);
   const end = write(arena.x, w, s, out);
   const { seen, view } = arena.minMax();
@@ -222,3 +222,75 @@ describe('parquet DELTA_BINARY_PACKED 64-bit integers', () => {
     }
   });
 });
+
+describe('a row group\'s batches joined as they are copied into the kernel (Arena.load)', () => {
+  /** Rows start..start+n-1 of a batch with nulls at nullRate (0: no bitmap), at bit `offset`; int64 values and text. */
+  function part(offset: number, n: number, start: number, nullRate: number, rand: () => number): { ints: ColumnView; text: ColumnView; bools: ColumnView } {
+    const bytes = ((offset + n + 7) >> 3) + 8;
+    const validity = nullRate > 0 ? new Uint8Array(bytes) : null;
+    if (validity) for (let i = 0; i < n; i++) if (rand() >= nullRate) validity[(offset + i) >> 3] |= 1 << ((offset + i) & 7);
+    const bits = new Uint8Array(bytes).map(() => Math.floor(rand() * 256));
+    const strings = Array.from({ length: n }, (_, i) => `r${start + i}${'é'.repeat(i % 3)}`);
+    const encoded = strings.map((t) => new TextEncoder().encode(t));
+    const lead = 5; // the batch's text starts 5 bytes into its buffer, as in a slice
+    const offsets = new Int32Array(n + 1);
+    let at = lead;
+    encoded.forEach((e, i) => { offsets[i] = at; at += e.length; });
+    offsets[n] = at;
+    const data = new Uint8Array(at);
+    encoded.forEach((e, i) => data.set(e, offsets[i]));
+    return {
+      ints: { type: 'integer', length: n, nullCount: 0, validity, bitOffset: offset, values: BigInt64Array.from({ length: n }, (_, i) => BigInt(start + i)), offsets: null },
+      text: { type: 'string', length: n, nullCount: 0, validity, bitOffset: offset, values: data, offsets },
+      bools: { type: 'boolean', length: n, nullCount: 0, validity, bitOffset: offset, values: bits, offsets: null },
+    };
+  }
+  const bit = (bytes: Uint8Array, i: number): number => (bytes[i >> 3] >> (i & 7)) & 1;
+
+  it('bitmaps at any offsets (whole bytes where the offsets agree, bit by bit where not), values and rebased text offsets', () => {
+    const rand = seededRandom(5);
+    for (const layout of [[[0, 64], [0, 64]], [[3, 13], [0, 20], [7, 9]], [[5, 40], [5, 40]], [[0, 17], [0, 0], [2, 33]], [[6, 1]]]) {
+      for (const nullRates of [[0, 0, 0], [0.3, 0, 0.5], [0, 0.2, 0]]) {
+        let start = 0;
+        const parts = layout.map(([offset, n], k) => { const p = part(offset, n, start, nullRates[k] ?? 0, rand); start += n; return p; });
+        const label = `${JSON.stringify(layout)} nulls ${nullRates}`;
+        const n = start;
+        const expectValid = (w: WasmColumn): void => {
+          let row = 0;
+          for (const p of parts) {
+            for (let i = 0; i < p.ints.length; i++, row++) {
+              const want = p.ints.validity === null ? 1 : bit(p.ints.validity, p.ints.bitOffset + i);
+              const got = w.valid === 0 ? 1 : bit(arena.u8.subarray(w.valid), w.bitOff + row);
+              expect(got, `${label} validity row ${row}`).toBe(want);
+            }
+          }
+        };
+        const ints = arena.load(parts.map((p) => p.ints), 'i64').col;
+        expect(ints.n).toBe(n);
+        expectValid(ints);
+        expect([...new BigInt64Array(arena.u8.slice(ints.vals, ints.vals + 8 * n).buffer)], label).toEqual(Array.from({ length: n }, (_, i) => BigInt(i)));
+        const bools = arena.load(parts.map((p) => p.bools), 'bool').col;
+        let row = 0;
+        for (const p of parts) for (let i = 0; i < p.bools.length; i++, row++) {
+          expect(bit(arena.u8.subarray(bools.vals), bools.bitOff + row), `${label} boolean row ${row}`).toBe(bit(p.bools.values as Uint8Array, p.bools.bitOffset + i));
+        }
+        const text = arena.load(parts.map((p) => p.text), 'bytes').col;
+        expectValid(text);
+        const offsets = arena.int32(text.offs, n + 1);
+        expect(offsets[0]).toBe(0);
+        const decoded = Array.from({ length: n }, (_, i) => new TextDecoder().decode(arena.u8.subarray(text.base + offsets[i], text.base + offsets[i + 1])));
+        expect(decoded, label).toEqual(Array.from({ length: n }, (_, i) => `r${i}`).map((t, i) => t + 'é'.repeat((i - layoutStart(layout, i)) % 3)));
+      }
+    }
+  });
+});
+
+/** The first row of the part of `layout` that row i falls in. */
+function layoutStart(layout: number[][], i: number): number {
+  let start = 0;
+  for (const [, n] of layout) {
+    if (i < start + n) return start;
+    start += n;
+  }
+  return start;
+}

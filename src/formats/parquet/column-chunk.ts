@@ -3,7 +3,7 @@ import { ExportError } from '../../errors.js';
 import type { ColumnView } from '../../table/columns.js';
 import type { Compress } from './codecs.js';
 import { bitWidthOf, maxBitPackedBytes, maxDefinitionLevelBytes, writeUVarint } from './hybrid.js';
-import { MIN_MAX, MINIBLOCK, threadArena, type Arena, type ColumnScratch, type KernelExports, type WasmColumn } from './wasm/arena.js';
+import { MIN_MAX, MINIBLOCK, threadArena, type Arena, type ColumnScratch, type WasmColumn } from './wasm/arena.js';
 
 // One column chunk of a row group (apache/parquet-format README "Column chunks", "Data Pages"):
 // an optional dictionary page, then data pages v1, each a PageHeader (Thrift compact) and its
@@ -117,13 +117,13 @@ function writeDataPage(out: ChunkOutput, w: WasmColumn, start: number, end: numb
 }
 
 /** Row ranges of a chunk's data pages: about PAGE_BYTES of values each. */
-function pageRanges(col: ColumnView, kind: ValueKind): [number, number][] {
-  const n = col.length;
+function pageRanges(arena: Arena, w: WasmColumn, kind: ValueKind): [number, number][] {
+  const n = w.n;
   const ranges: [number, number][] = [];
   if (kind === 'bytes') {
     // Each page ends at the last row that keeps it within PAGE_BYTES (found by halving: the
     // bytes of rows start..i grow with i), at least one row a page.
-    const offsets = col.offsets as Int32Array;
+    const offsets = arena.int32(w.offs, n + 1);
     const bytesOf = (start: number, end: number): number => offsets[end] - offsets[start] + 4 * (end - start);
     let start = 0;
     while (bytesOf(start, n) > PAGE_BYTES) {
@@ -146,14 +146,17 @@ function pageRanges(col: ColumnView, kind: ValueKind): [number, number][] {
   return ranges;
 }
 
-/** Encodes the column chunk of a whole (chunk) column at out's current end. */
-export function writeColumnChunk(out: ChunkOutput, col: ColumnView, kind: ValueKind, name: string, firstRow: number): ColumnChunkInfo {
+/**
+ * Encodes the column chunk of a row group's column, given as one or more consecutive parts (the
+ * batches it came in), at out's current end.
+ */
+export function writeColumnChunk(out: ChunkOutput, parts: readonly ColumnView[], kind: ValueKind, name: string, firstRow: number): ColumnChunkInfo {
   const arena = out.arena;
   const { x } = arena;
-  const loaded = arena.load(col, kind);
+  const loaded = arena.load(parts, kind);
   const { col: w, scratch: s } = loaded;
   if (kind === 'bytes') {
-    checkUtf8(col, w, x, name, firstRow);
+    checkUtf8(arena, w, name, firstRow);
     const size = x.stringDictionary(w.base, w.offs, w.valid, w.bitOff, w.n, s.indices, s.starts, s.entryLengths, s.hashes, s.slots);
     if (size >= 0) {
       return writeDictionaryChunk(out, w, {
@@ -179,8 +182,8 @@ export function writeColumnChunk(out: ChunkOutput, col: ColumnView, kind: ValueK
   let uncompressed = 0;
   let compressed = 0;
   const pages = new Map<number, number>();
-  for (const [start, end] of pageRanges(col, kind)) {
-    const [u, c, encoding] = writeValuesPage(out, col, loaded, kind, start, end);
+  for (const [start, end] of pageRanges(arena, w, kind)) {
+    const [u, c, encoding] = writeValuesPage(out, loaded, kind, start, end);
     uncompressed += u;
     compressed += c;
     pages.set(encoding, (pages.get(encoding) ?? 0) + 1);
@@ -189,12 +192,12 @@ export function writeColumnChunk(out: ChunkOutput, col: ColumnView, kind: ValueK
   const minMax = kind === 'bytes' ? null : statistics(arena, kind);
   return {
     encodings: [...new Set([...pages.keys(), ENCODING.RLE])].sort((a, b) => a - b),
-    numValues: col.length,
+    numValues: w.n,
     uncompressed,
     compressed,
     dataPageOffset: begin,
     dictionaryPageOffset: -1,
-    nullCount: stats ? col.length - x.countValid(w.valid, w.bitOff, 0, w.n) : null,
+    nullCount: stats ? w.n - x.countValid(w.valid, w.bitOff, 0, w.n) : null,
     min: minMax?.min ?? null,
     max: minMax?.max ?? null,
     pageStats: [...pages].map(([encoding, count]) => [PAGE.DATA, encoding, count]),
@@ -205,7 +208,7 @@ export function writeColumnChunk(out: ChunkOutput, col: ColumnView, kind: ValueK
  * One data page of rows start..end-1: 64-bit integers DELTA_BINARY_PACKED when their steps are
  * small (else PLAIN), strings DELTA_LENGTH_BYTE_ARRAY, the rest PLAIN. Returns its sizes and encoding.
  */
-function writeValuesPage(out: ChunkOutput, col: ColumnView, { col: w, scratch: s }: Loaded, kind: ValueKind, start: number, end: number): [number, number, number] {
+function writeValuesPage(out: ChunkOutput, { col: w, scratch: s }: Loaded, kind: ValueKind, start: number, end: number): [number, number, number] {
   const { x } = out.arena;
   const rows = end - start;
   const plain = (sizes: [number, number]): [number, number, number] => [sizes[0], sizes[1], ENCODING.PLAIN];
@@ -227,7 +230,7 @@ function writeValuesPage(out: ChunkOutput, col: ColumnView, { col: w, scratch: s
       if (x.countValid(w.valid, w.bitOff, start, end) === 0) {
         return plain(writeDataPage(out, w, start, end, 0, ENCODING.PLAIN, (at) => at));
       }
-      const offsets = col.offsets as Int32Array;
+      const offsets = out.arena.int32(w.offs, w.n + 1);
       const sizes = writeDataPage(out, w, start, end, maxDeltaBytes(rows) + offsets[end] - offsets[start], ENCODING.DELTA_LENGTH_BYTE_ARRAY,
         (at) => x.deltaLengthByteArray(w.base, w.offs, w.valid, w.bitOff, start, end, at, s.lengths, s.deltas, MINIBLOCK));
       return [sizes[0], sizes[1], ENCODING.DELTA_LENGTH_BYTE_ARRAY];
@@ -306,16 +309,16 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * UTF-8 throughout, and no value starting with a continuation byte (a character cut between two
  * values), means every value is valid. Otherwise each value is checked to name the row.
  */
-function checkUtf8(col: ColumnView, w: WasmColumn, x: KernelExports, name: string, firstRow: number): void {
-  const bytes = col.values as Uint8Array;
-  const offsets = col.offsets as Int32Array;
-  const n = col.length;
+function checkUtf8(arena: Arena, w: WasmColumn, name: string, firstRow: number): void {
+  const n = w.n;
   if (n === 0) return;
-  if (isUtf8(bytes.subarray(offsets[0], offsets[n])) && x.cutCharacter(w.base, w.offs, n) === 0) return;
+  const offsets = arena.int32(w.offs, n + 1);
+  const bytes = arena.u8.subarray(w.base, w.base + offsets[n]);
+  if (isUtf8(bytes) && arena.x.cutCharacter(w.base, w.offs, n) === 0) return;
   for (let i = 0; i < n; i++) {
-    if (col.validity !== null) {
-      const bit = col.bitOffset + i;
-      if (((col.validity[bit >> 3] >> (bit & 7)) & 1) === 0) continue;
+    if (w.valid !== 0) {
+      const bit = w.bitOff + i;
+      if (((arena.u8[w.valid + (bit >> 3)] >> (bit & 7)) & 1) === 0) continue;
     }
     try {
       utf8.decode(bytes.subarray(offsets[i], offsets[i + 1]));

@@ -1,4 +1,5 @@
-import type { ChunkKernel } from '../../parallel/kernel.js';
+import type { Alloc, ChunkKernel, EncodeParts } from '../../parallel/kernel.js';
+import type { ColumnView } from '../../table/columns.js';
 import type { VariableType } from '../../table/types.js';
 import { compressorOf, type KernelCompression } from './codecs.js';
 import { ChunkOutput, writeColumnChunk, type ColumnChunkInfo, type ValueKind } from './column-chunk.js';
@@ -33,15 +34,17 @@ export function valueKindOf(type: VariableType): ValueKind {
 /**
  * One chunk = one row group: every column's chunk (pages compressed), back to back, in
  * column order. The file's writer (kernel-encoder.ts) places the group and writes the footer.
+ * A group read from several batches (a range, parallel/range-task.ts) is given as their
+ * columns (`parts`), which the kernel joins as it copies them into its WebAssembly memory.
  */
 export const parquetKernel: ChunkKernel<ParquetKernelSpec, RowGroupInfo> = {
   compile(spec) {
     const compress = compressorOf(spec.compression);
     const kinds = spec.types.map(valueKindOf);
     const out = new ChunkOutput(compress);
-    return (cols, rows, firstRow, alloc) => {
+    const encodeParts: EncodeParts<RowGroupInfo> = (parts, rows, firstRow, alloc) => {
       out.reset();
-      const columns = cols.map((col, c) => writeColumnChunk(out, col, kinds[c], spec.names[c], firstRow));
+      const columns = spec.names.map((name, c) => writeColumnChunk(out, parts.map((cols) => cols[c]), kinds[c], name, firstRow));
       const bytes = alloc(out.length);
       let at = 0;
       for (const piece of out.pieces) {
@@ -51,5 +54,6 @@ export const parquetKernel: ChunkKernel<ParquetKernelSpec, RowGroupInfo> = {
       out.reset(); // the pages are copied: let them go
       return { bytes: [bytes], info: { rows, columns } };
     };
+    return Object.assign((cols: readonly ColumnView[], rows: number, firstRow: number, alloc: Alloc) => encodeParts([cols], rows, firstRow, alloc), { parts: encodeParts });
   },
 };

@@ -1,3 +1,4 @@
+import { copyBits } from '../../../parallel/pack-group.js';
 import type { ColumnView } from '../../../table/columns.js';
 import { KERNEL_WASM } from './kernel-wasm.js';
 
@@ -61,7 +62,7 @@ export interface WasmColumn {
   bitOff: number;
   /** Fixed-width values from row 0, or a boolean column's bitmap. */
   vals: number;
-  /** Strings: offsets (n + 1 i32), and the address that offsets are added to (may wrap below 0). */
+  /** Strings: offsets (n + 1 i32, from 0), and the address of their bytes that offsets are added to. */
   offs: number;
   base: number;
 }
@@ -120,35 +121,50 @@ export class Arena {
     this.u8 = new Uint8Array(this.memory.buffer);
   }
 
-  private copy(bytes: Uint8Array, pad = 0): number {
-    const at = this.alloc(bytes.length + pad);
-    this.u8.set(bytes, at);
-    if (pad > 0) this.u8.fill(0, at + bytes.length, at + bytes.length + pad);
-    return at;
-  }
-
-  /** Copies a column in (its rows 0..length-1 only) and lays out the scratch its kind needs. */
-  load(col: ColumnView, kind: 'i64' | 'f64' | 'i32' | 'bool' | 'bytes'): { col: WasmColumn; scratch: ColumnScratch } {
+  /**
+   * Copies a column in, given as one or more consecutive parts (a row group's batches, joined
+   * here rather than packed together first: one copy of the rows), and lays out the scratch its
+   * kind needs. Strings' offsets start at 0 from `base`; bitmaps keep the first part's bit offset
+   * within its byte (then one part is copied a byte at a time).
+   */
+  load(parts: readonly ColumnView[], kind: 'i64' | 'f64' | 'i32' | 'bool' | 'bytes'): { col: WasmColumn; scratch: ColumnScratch } {
     this.reset();
-    const n = col.length;
-    const bitOff = col.bitOffset & 7;
-    const firstByte = col.bitOffset >> 3;
-    const bitmapBytes = (bitOff + n + 7) >> 3;
-    const bitmap = (bits: Uint8Array): number => this.copy(bits.subarray(firstByte, firstByte + bitmapBytes), 8);
-    const valid = col.validity === null ? 0 : bitmap(col.validity);
-    const values = col.values;
+    let n = 0;
+    for (const part of parts) n += part.length;
+    const bitOff = parts.length > 0 ? parts[0].bitOffset & 7 : 0;
+    const bitmap = (of: (part: ColumnView) => Uint8Array | null): number => {
+      const at = this.alloc(((bitOff + n + 7) >> 3) + 8);
+      const bits = this.u8.subarray(at, at + ((bitOff + n + 7) >> 3) + 8);
+      bits.fill(0);
+      let row = 0;
+      for (const part of parts) {
+        copyBits(of(part), part.bitOffset, bits, bitOff + row, part.length);
+        row += part.length;
+      }
+      return at;
+    };
+    const valid = parts.some((part) => part.validity !== null) ? bitmap((part) => part.validity) : 0;
     const w: WasmColumn = { n, valid, bitOff, vals: 0, offs: 0, base: 0 };
     const scratch: ColumnScratch = { compact: 0, deltas: 0, lengths: 0, indices: 0, starts: 0, entryLengths: 0, hashes: 0, slots: 0 };
+    const fixed = (bytesPer: number): number => {
+      const at = this.alloc(bytesPer * n);
+      let to = at;
+      for (const { values, length } of parts) {
+        this.u8.set(new Uint8Array(values.buffer, values.byteOffset, bytesPer * length), to);
+        to += bytesPer * length;
+      }
+      return at;
+    };
     switch (kind) {
       case 'bool':
-        w.vals = bitmap(values as Uint8Array);
+        w.vals = bitmap((part) => part.values as Uint8Array);
         break;
       case 'i32':
-        w.vals = this.copy(new Uint8Array(values.buffer, values.byteOffset, 4 * n));
+        w.vals = fixed(4);
         break;
       case 'i64':
       case 'f64': {
-        w.vals = this.copy(new Uint8Array(values.buffer, values.byteOffset, 8 * n));
+        w.vals = fixed(8);
         if (valid !== 0) scratch.compact = this.alloc(8 * n);
         if (kind === 'i64') {
           scratch.deltas = this.alloc(4 * n);
@@ -160,11 +176,24 @@ export class Arena {
         break;
       }
       case 'bytes': {
-        const offsets = col.offsets as Int32Array;
-        w.offs = this.copy(new Uint8Array(offsets.buffer, offsets.byteOffset, 4 * (n + 1)));
-        const from = offsets[0];
-        const data = values as Uint8Array;
-        w.base = this.copy(data.subarray(from, offsets[n]), 8) - from;
+        let bytes = 0;
+        for (const part of parts) bytes += (part.offsets as Int32Array)[part.length] - (part.offsets as Int32Array)[0];
+        w.offs = this.alloc(4 * (n + 1));
+        w.base = this.alloc(bytes + 8);
+        const offsets = this.int32(w.offs, n + 1);
+        let row = 0;
+        let base = 0;
+        for (const part of parts) {
+          const from = (part.offsets as Int32Array)[0];
+          const end = (part.offsets as Int32Array)[part.length];
+          this.u8.set((part.values as Uint8Array).subarray(from, end), w.base + base);
+          offsets.set((part.offsets as Int32Array).subarray(0, part.length), row);
+          const shift = base - from;
+          if (shift !== 0) for (let i = row; i < row + part.length; i++) offsets[i] += shift;
+          row += part.length;
+          base += end - from;
+        }
+        offsets[n] = base;
         scratch.lengths = this.alloc(4 * n);
         scratch.deltas = this.alloc(4 * n);
         scratch.indices = this.alloc(4 * n);
@@ -177,6 +206,11 @@ export class Arena {
       }
     }
     return { col: w, scratch };
+  }
+
+  /** A view of `length` i32 at `at` (taken anew after any grow). */
+  int32(at: number, length: number): Int32Array {
+    return new Int32Array(this.u8.buffer, at, length);
   }
 
   /** The min/max the kernel kept for the column (MIN_MAX): seen, and its 8-byte min and max slots. */
