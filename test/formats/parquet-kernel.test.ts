@@ -294,3 +294,27 @@ function layoutStart(layout: number[][], i: number): number {
   }
   return start;
 }
+
+describe('parquet string dictionary (words of 8 bytes, the last one masked)', () => {
+  it('tells apart values equal in their first words, prefixes of one another and of the next value\'s bytes', () => {
+    const words = ['', 'a', 'ab', 'abcdefg', 'abcdefgh', 'abcdefgi', 'abcdefghX', 'abcdefghY', 'abcdefghabcdefgh', 'abcdefghabcdefghZ', 'é漢', 'abcdefgh\u0000'];
+    const rand = seededRandom(3);
+    const values = Array.from({ length: 3000 }, () => words[Math.floor(rand() * words.length)]);
+    const encoded = values.map((v) => new TextEncoder().encode(v));
+    const offsets = new Int32Array(values.length + 1);
+    encoded.forEach((e, i) => { offsets[i + 1] = offsets[i] + e.length; });
+    const data = new Uint8Array(offsets[values.length]);
+    encoded.forEach((e, i) => data.set(e, offsets[i]));
+    const col: ColumnView = { type: 'string', length: values.length, nullCount: 0, validity: null, bitOffset: 0, values: data, offsets };
+    const { col: w, scratch: s } = arena.load([col], 'bytes');
+    const size = arena.x.stringDictionary(w.base, w.offs, w.valid, w.bitOff, w.n, s.indices, s.starts, s.entryLengths, s.hashes, s.slots);
+    const firstSeen = [...new Set(values)];
+    expect(size).toBe(firstSeen.length);
+    const starts = arena.int32(s.starts, size);
+    const lengths = arena.int32(s.entryLengths, size);
+    const entries = Array.from({ length: size }, (_, e) => new TextDecoder().decode(arena.u8.subarray(w.base + starts[e], w.base + starts[e] + lengths[e])));
+    expect(entries, 'entries in order of first appearance').toEqual(firstSeen);
+    const indices = arena.int32(s.indices, values.length);
+    expect(Array.from(indices, (e) => entries[e])).toEqual(values);
+  });
+});

@@ -376,26 +376,33 @@ let dictPlainBytes: i32 = 0;
 export function lastDictionaryCount(): i32 { return dictCount; }
 export function lastDictionaryPlainBytes(): i32 { return dictPlainBytes; }
 
+/** The low `bytes` (1..8) bytes of a word. */
+@inline function lowBytes(bytes: i32): u64 {
+  return bytes >= 8 ? <u64>-1 : (<u64>1 << (<u64>bytes << 3)) - 1;
+}
+
+// Text is hashed and compared 8 bytes at a time, the last word masked to the value's end: a
+// value's bytes may be followed by up to 7 bytes of the next (or of the region's padding), which
+// the mask leaves out.
+
 function hashBytes(from: usize, length: i32): u32 {
-  let h: u32 = 0x811c9dc5 ^ <u32>length;
+  let h: u64 = 0x9e3779b97f4a7c15 ^ <u64>length;
   let k = 0;
-  for (; k + 4 <= length; k += 4) {
-    h = (h ^ load<u32>(from + <usize>k)) * 0x01000193;
-    h ^= h >>> 15;
+  for (; k + 8 <= length; k += 8) {
+    h = (h ^ load<u64>(from + <usize>k)) * 0xff51afd7ed558ccd;
+    h ^= h >> 29;
   }
-  for (; k < length; k++) h = (h ^ <u32>load<u8>(from + <usize>k)) * 0x01000193;
-  h ^= h >>> 16;
-  h *= 0x85ebca6b;
-  h ^= h >>> 13;
-  h *= 0xc2b2ae35;
-  return h ^ (h >>> 16);
+  if (k < length) h = (h ^ (load<u64>(from + <usize>k) & lowBytes(length - k))) * 0xff51afd7ed558ccd;
+  h ^= h >> 32;
+  h *= 0xc4ceb9fe1a85ec53;
+  h ^= h >> 29;
+  return <u32>h;
 }
 
 function sameBytes(a: usize, b: usize, length: i32): bool {
   let k = 0;
   for (; k + 8 <= length; k += 8) if (load<u64>(a + <usize>k) != load<u64>(b + <usize>k)) return false;
-  for (; k < length; k++) if (load<u8>(a + <usize>k) != load<u8>(b + <usize>k)) return false;
-  return true;
+  return k == length || ((load<u64>(a + <usize>k) ^ load<u64>(b + <usize>k)) & lowBytes(length - k)) == 0;
 }
 
 /**
