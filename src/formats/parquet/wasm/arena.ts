@@ -26,6 +26,7 @@ export interface KernelExports {
   int64DictionaryMinMax(values: number, size: number, mm: number): void;
   lastDictionaryCount(): number;
   lastDictionaryPlainBytes(): number;
+  addToInt32(at: number, count: number, delta: number): void;
 }
 
 const WASM_PAGE = 65536;
@@ -188,8 +189,9 @@ export class Arena {
           const end = (part.offsets as Int32Array)[part.length];
           this.u8.set((part.values as Uint8Array).subarray(from, end), w.base + base);
           offsets.set((part.offsets as Int32Array).subarray(0, part.length), row);
-          const shift = base - from;
-          if (shift !== 0) for (let i = row; i < row + part.length; i++) offsets[i] += shift;
+          // In the kernel: a loop here made V8 compile this function again and again (on-stack
+          // replacement, then deoptimization on its other paths), ~20 ms of compiling each time.
+          if (base !== from) this.x.addToInt32(w.offs + 4 * row, part.length, base - from);
           row += part.length;
           base += end - from;
         }

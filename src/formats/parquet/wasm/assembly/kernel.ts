@@ -539,3 +539,9 @@ export function int64Dictionary(vals: usize, valid: usize, bitOff: i32, n: i32, 
 export function int64DictionaryMinMax(values: usize, size: i32, mm: usize): void {
   minMaxInt64(values, size, mm);
 }
+
+/** Adds `delta` to `count` i32 at `at` (text offsets of a row group's later batches, rebased as they are joined). */
+export function addToInt32(at: usize, count: i32, delta: i32): void {
+  const end = at + (<usize>count << 2);
+  for (let p = at; p < end; p += 4) store<i32>(p, load<i32>(p) + delta);
+}
