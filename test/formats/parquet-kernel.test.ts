@@ -318,3 +318,18 @@ describe('parquet string dictionary (words of 8 bytes, the last one masked)', ()
     expect(Array.from(indices, (e) => entries[e])).toEqual(values);
   });
 });
+
+describe('the thread\'s arena', () => {
+  it('is kept from one row group to the next, and let go once a row group grew it past 64 MiB', () => {
+    const first = threadArena();
+    expect(threadArena()).toBe(first);
+    const n = (64 << 20) / 8 + 1024; // doubles just past the limit
+    const col: ColumnView = { type: 'float', length: n, nullCount: 0, validity: null, bitOffset: 0, values: new Float64Array(n), offsets: null };
+    first.load([col], 'f64');
+    expect(first.size).toBeGreaterThan(64 << 20);
+    const next = threadArena();
+    expect(next).not.toBe(first);
+    expect(next.size).toBeLessThan(2 << 20);
+    expect(threadArena()).toBe(next);
+  });
+});

@@ -43,12 +43,16 @@ export class ChunkOutput {
   pieces: Uint8Array[] = [];
   length = 0;
 
-  constructor(private readonly compress: Compress, readonly arena: Arena = threadArena()) {}
+  /** The thread's arena, taken again at each row group (threadArena may have replaced an oversized one). */
+  arena: Arena = threadArena();
+
+  constructor(private readonly compress: Compress) {}
 
   /** Starts the next row group. */
   reset(): void {
     this.pieces = [];
     this.length = 0;
+    this.arena = threadArena();
   }
 
   /** The address in the arena of scratch for one uncompressed page of at most `bytes` bytes. */

@@ -220,6 +220,11 @@ export class Arena {
     const view = new DataView(this.memory.buffer, MIN_MAX, 24);
     return { seen: view.getInt32(0, true) !== 0, view };
   }
+
+  /** Bytes of memory the arena holds now. */
+  get size(): number {
+    return this.memory.buffer.byteLength;
+  }
 }
 
 /** Slots of a dictionary's open-addressing table: twice the entries, a power of two, at least 2048 (the kernel's start). */
@@ -229,10 +234,17 @@ function slotBytes(entries: number): number {
   return 4 * slots;
 }
 
+/**
+ * An arena grown past this (row groups far larger than the default's ~10 MB a column: a large
+ * rowGroupSize, wide text) is let go at the next row group rather than kept for the thread's
+ * life: WebAssembly memory never shrinks, and a server's threads outlive the export.
+ */
+const KEEP_BYTES = 64 << 20;
+
 let arena: Arena | null = null;
 
-/** This thread's arena, made on first use. */
+/** This thread's arena, made on first use, and anew after an oversized one (called between row groups). */
 export function threadArena(): Arena {
-  arena ??= new Arena();
+  if (arena === null || arena.size > KEEP_BYTES) arena = new Arena();
   return arena;
 }
