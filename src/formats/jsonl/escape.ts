@@ -90,6 +90,21 @@ function writeEscaped(out: DataView, pos: number, bytes: Uint8Array, start: numb
   return pos;
 }
 
+/**
+ * Runs writeJsonString down each of its paths, several rounds (V8 gives a function its feedback
+ * vector only after its first calls), so it is optimized knowing them all: the end of a buffer,
+ * taken only by its last value, had each thread's compiled writeJsonString thrown away there.
+ */
+export function primeWriteJsonString(): void {
+  const bytes = new TextEncoder().encode('abcdefgh"ijk\nlm\u0001'); // 16 bytes
+  const out = new DataView(new ArrayBuffer(bytes.length * JSON_BYTES_PER_BYTE + 16));
+  const src = viewBytes(bytes);
+  // empty; a whole word; an escape in a word; a last partial word inside the buffer, plain and
+  // escaped; the buffer's end a byte at a time, with a \u escape.
+  const cases = [[0, 0], [0, 4], [4, 12], [0, 5], [8, 9], [13, 16]];
+  for (let round = 0; round < 16; round++) for (const [start, end] of cases) writeJsonString(out, 0, src, bytes, start, end);
+}
+
 /** A JSON string of UTF-8 bytes, as its own array (used for key names). */
 export function quoteJsonString(bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(bytes.length * JSON_BYTES_PER_BYTE + 2 + 8);

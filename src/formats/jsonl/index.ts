@@ -7,7 +7,7 @@ import { concatBytes, encodeUtf8, packBytes } from '../text/bytes.js';
 import { chooseScalarWriter, type ScalarStyle } from '../text/cells.js';
 import { TextFileEncoder } from '../text/file-encoder.js';
 import type { TextColumn, TextLayout } from '../text/rows.js';
-import { bindJsonStringWriter, JSON_BYTES_PER_BYTE, quoteJsonString } from './escape.js';
+import { bindJsonStringWriter, JSON_BYTES_PER_BYTE, primeWriteJsonString, quoteJsonString } from './escape.js';
 
 export type { JsonlOptions } from './format.js';
 
@@ -50,6 +50,7 @@ export const jsonlEncoder: FormatEncoder<JsonlOptions> = {
 
 /** Per-column key prefixes and writers, chosen once for the whole export. */
 export function planJsonlLayout(table: Table): TextLayout {
+  primeWriteJsonString();
   const columns = table.variables.map((v, i): TextColumn => {
     // `{"name":` opens the row, `,"name":` continues it: the braces cost no extra pass.
     const prefix = packBytes(concatBytes([encodeUtf8(i === 0 ? '{' : ','), quoteJsonString(encodeUtf8(v.name)), encodeUtf8(':')]));

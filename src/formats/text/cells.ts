@@ -1,7 +1,7 @@
 import type { ColumnView } from '../../table/columns.js';
 import type { VariableType } from '../../table/types.js';
 import { writePacked, type PackedBytes } from './bytes.js';
-import { LITTLE_ENDIAN, MAX_INT64_CHARS, readSafeInt64, viewInt64Words, writeBigInt, writeSafeInteger } from './digits.js';
+import { LITTLE_ENDIAN, MAX_INT64_CHARS, primeIntegerText, readSafeInt64, viewInt64Words, writeBigInt, writeSafeInteger } from './digits.js';
 import { DATE_CHARS, DATETIME_CHARS, MAX_DAYS, MICROS_PER_DAY, MIN_DAYS, TIME_CHARS, writeBigDateTime, writeDate, writeDateTime, writeTimeOfDay } from './datetime.js';
 import { MAX_FLOAT_CHARS, writeFiniteFloat, writeJsonFloat } from './float.js';
 
@@ -48,7 +48,9 @@ export function chooseScalarWriter(type: ScalarType, style: ScalarStyle): Scalar
   const { nonFinite, quoteTemporal: quote } = style;
   const quotes = quote ? 2 : 0;
   switch (type) {
-    case 'integer': return { bind: bindIntegerWriter, maxBytes: MAX_INT64_CHARS };
+    case 'integer':
+      primeIntegerText();
+      return { bind: bindIntegerWriter, maxBytes: MAX_INT64_CHARS };
     case 'float': {
       const longest = Math.max(MAX_FLOAT_CHARS, nonFinite.nan.length, nonFinite.infinity.length, nonFinite.negativeInfinity.length);
       return { bind: (col) => bindFloatWriter(col, nonFinite, style.jsonFloats ? writeJsonFloat : writeFiniteFloat), maxBytes: longest };
