@@ -5,8 +5,8 @@ import { KERNEL_WASM } from './kernel-wasm.js';
 // The WebAssembly kernel (./assembly/kernel.ts) and its memory, one per thread: a column is
 // copied in, its pages are written there, compressed from there and copied out
 // (column-chunk.ts). The memory only grows (to the largest column chunk a thread has written,
-// with its scratch): growing detaches the old views, so `u8` is taken again after every grow
-// and no view is kept across one.
+// with its scratch; past KEEP_BYTES the arena is replaced at the next row group): growing
+// detaches the old views, so `u8` is taken again after every grow and no view is kept across one.
 
 /** The kernel's exports: addresses into its memory, counts and bit offsets (every one a number). */
 export interface KernelExports {
