@@ -26,12 +26,16 @@ export function makeFieldRules(delimiter: number): FieldRules {
   return rules;
 }
 
+let fieldPrimed = false;
+
 /**
- * Runs writeField once down each of its paths, so V8 has seen them all before it optimizes it.
- * The byte-at-a-time end is taken only by the last value of a buffer; optimized before that,
- * writeField was thrown away there and compiled again, 4 times per thread per export.
+ * Runs writeField down each of its paths, once per thread, so V8 has seen them all before it
+ * optimizes it. The byte-at-a-time end is taken only by the last value of a buffer; optimized
+ * before that, writeField was thrown away there and compiled again, 4 times per thread per export.
  */
 function primeWriteField(rules: FieldRules): void {
+  if (fieldPrimed) return;
+  fieldPrimed = true;
   const bytes = new TextEncoder().encode('abcdefghi"j,k\nl"'); // 16 bytes
   const out = new DataView(new ArrayBuffer(2 * bytes.length + 16));
   const src = viewBytes(bytes);

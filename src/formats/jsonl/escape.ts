@@ -90,12 +90,17 @@ function writeEscaped(out: DataView, pos: number, bytes: Uint8Array, start: numb
   return pos;
 }
 
+let jsonStringPrimed = false;
+
 /**
- * Runs writeJsonString down each of its paths, several rounds (V8 gives a function its feedback
- * vector only after its first calls), so it is optimized knowing them all: the end of a buffer,
- * taken only by its last value, had each thread's compiled writeJsonString thrown away there.
+ * Runs writeJsonString down each of its paths once per thread, several rounds (V8 gives a
+ * function its feedback vector only after its first calls), so it is optimized knowing them all:
+ * the end of a buffer, taken only by its last value, had each thread's compiled writeJsonString
+ * thrown away there.
  */
 export function primeWriteJsonString(): void {
+  if (jsonStringPrimed) return;
+  jsonStringPrimed = true;
   const bytes = new TextEncoder().encode('abcdefgh"ijk\nlm\u0001'); // 16 bytes
   const out = new DataView(new ArrayBuffer(bytes.length * JSON_BYTES_PER_BYTE + 16));
   const src = viewBytes(bytes);
