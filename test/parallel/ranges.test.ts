@@ -137,7 +137,8 @@ describe('IPC files read by ranges on the worker threads', () => {
   it('a cancel stops the threads\' ranges within a second and leaves nothing', async () => {
     const dir = await tempDir();
     const path = ipcFile(dir, 'many', idBatches(Array.from({ length: 32 }, () => 50_000)));
-    const exporter = new Exporter({ workers: 2 });
+    // Every progress event, not one per 100 ms, so the cancel comes mid-export (as in workers.test.ts).
+    const exporter = new Exporter({ workers: 2, progressInterval: 0 });
     const out = join(dir, 'out');
     const before = encodingActivity().ranges;
     const exp = exporter.create(fromIPC(path), { format: 'jsonl', out });

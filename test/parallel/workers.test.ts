@@ -60,7 +60,8 @@ describe('exports on worker threads', () => {
 
   it('a worker thread that dies fails its export with a clear message, and the next export completes', async () => {
     const out = await tempDir();
-    const exporter = new Exporter({ workers: 2 });
+    // Every progress event (see the cancel test below): the thread must die mid-export.
+    const exporter = new Exporter({ workers: 2, progressInterval: 0 });
     const exp = exporter.create(fromBatches(many()), { format: 'jsonl', out: join(out, 'killed') });
     let ended = false;
     exp.on('progress', () => {
@@ -84,7 +85,9 @@ describe('exports on worker threads', () => {
 
   it('a cancel stops the threads\' work within a second and leaves nothing; progress never goes down', async () => {
     const out = await tempDir();
-    const exporter = new Exporter({ workers: 2 });
+    // Every progress event, not one per 100 ms: the export can take less than two of those (so
+    // the first event past 30 % came after the last rows), and the cancel must come mid-export.
+    const exporter = new Exporter({ workers: 2, progressInterval: 0 });
     const exp = exporter.create(fromBatches(many()), { format: 'csv', out, maxRowsPerFile: 200_000 });
     const seen: number[] = [];
     exp.on('progress', () => {

@@ -3,24 +3,27 @@ import { csvFormat } from './format.js';
 import { chunkDispatcher } from '../../parallel/chunks.js';
 import { ChunkedFileEncoder } from '../../parallel/file-encoder.js';
 import type { ByteSink, EncoderContext, FileEncoder, FormatEncoder, PreparedEncoder } from '../protocol.js';
-import { concatBytes, encodeUtf8, packBytes } from '../text/bytes.js';
-import { chooseScalarWriter, type ScalarStyle } from '../text/cells.js';
+import { concatBytes, encodeUtf8 } from '../text/bytes.js';
 import { TextFileEncoder } from '../text/file-encoder.js';
-import type { TextColumn, TextLayout } from '../text/rows.js';
+import { scalarCell, type ScalarStyle, type TextColumn, type TextLayout } from '../text/rows.js';
+import { CellKind, threadTextKernel } from '../text/text-kernel.js';
 import { resolveCsvOptions, type CsvOptions, type ResolvedCsvOptions } from './options.js';
-import { bindCsvStringWriter, makeFieldRules, quoteField } from './quote.js';
 
 export type { CsvOptions } from './options.js';
 
 const BOM = new Uint8Array([0xef, 0xbb, 0xbf]);
-const NOTHING = packBytes(new Uint8Array(0));
+const NOTHING = new Uint8Array(0);
 
-/** DESIGN.md: NaN and ±Infinity as bare words in csv; dates and times unquoted. */
+/**
+ * RFC 4180 fields: a value is quoted only when it holds the delimiter, `"`, CR or LF, with
+ * quotes doubled inside; a non-null empty string is written `""` so it differs from null (an
+ * empty field). DESIGN.md: NaN and ±Infinity as bare words; dates and times unquoted.
+ */
 const STYLE: ScalarStyle = {
   nonFinite: {
-    nan: packBytes(encodeUtf8('NaN')),
-    infinity: packBytes(encodeUtf8('Infinity')),
-    negativeInfinity: packBytes(encodeUtf8('-Infinity')),
+    nan: encodeUtf8('NaN'),
+    infinity: encodeUtf8('Infinity'),
+    negativeInfinity: encodeUtf8('-Infinity'),
   },
   quoteTemporal: false,
   jsonFloats: false,
@@ -50,17 +53,18 @@ export const csvEncoder: FormatEncoder<CsvOptions> = {
 
 /** Per-column writers and separators, chosen once for the whole export. */
 export function planCsvLayout(table: Table, options: ResolvedCsvOptions): TextLayout {
-  const rules = makeFieldRules(options.delimiter);
-  const delimiter = packBytes(new Uint8Array([options.delimiter]));
+  const delimiter = new Uint8Array([options.delimiter]);
   const columns = table.variables.map((v, i): TextColumn => {
     const prefix = i === 0 ? NOTHING : delimiter;
     if (v.type === 'string' || v.type === 'geography') {
-      return { name: v.name, prefix, nullText: NOTHING, maxBytes: 2, bytesPerByte: 2, bind: (col) => bindCsvStringWriter(col, rules) };
+      return { name: v.name, kind: CellKind.csvString, prefix, nullText: NOTHING, maxBytes: 2, bytesPerByte: 2 };
     }
-    const scalar = chooseScalarWriter(v.type, STYLE);
-    return { name: v.name, prefix, nullText: NOTHING, maxBytes: scalar.maxBytes, bytesPerByte: 0, bind: scalar.bind };
+    return { name: v.name, ...scalarCell(v.type, STYLE), prefix, nullText: NOTHING, bytesPerByte: 0 };
   });
-  return { format: 'csv', columns, rowEnd: packBytes(encodeUtf8(options.lineEnding)) };
+  return {
+    format: 'csv', columns, rowEnd: encodeUtf8(options.lineEnding),
+    nonFinite: STYLE.nonFinite, quoteTemporal: STYLE.quoteTemporal, jsonFloats: STYLE.jsonFloats, delimiter: options.delimiter,
+  };
 }
 
 /** The bytes every file begins with: BOM and header row, each when asked. */
@@ -68,11 +72,11 @@ function writeHead(table: Table, options: ResolvedCsvOptions): Uint8Array {
   const parts: Uint8Array[] = [];
   if (options.bom) parts.push(BOM);
   if (options.header) {
-    const rules = makeFieldRules(options.delimiter);
     const delimiter = new Uint8Array([options.delimiter]);
+    const kernel = threadTextKernel();
     table.variables.forEach((v, i) => {
       if (i > 0) parts.push(delimiter);
-      parts.push(quoteField(encodeUtf8(v.name), rules));
+      parts.push(kernel.field(encodeUtf8(v.name), options.delimiter));
     });
     parts.push(encodeUtf8(options.lineEnding));
   }

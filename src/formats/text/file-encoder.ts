@@ -44,7 +44,7 @@ export class TextFileEncoder implements FileEncoder {
       // Flush rather than grow: what is held stays below FLUSH_BYTES + MAX_CHUNK_BYTES.
       if (out.length > 0 && out.length + size > FLUSH_BYTES) await this.sink.write(out.take());
       out.reserve(size);
-      out.length = encodeRows(rows, out.view, out.length, start, end, firstRow);
+      out.length = encodeRows(rows, out.bytes, out.length, start, end, firstRow);
     }
     if (out.length > 0) await this.sink.write(out.take());
   }

@@ -1,38 +1,76 @@
 import { ExportError } from '../../errors.js';
 import type { ColumnView } from '../../table/columns.js';
-import type { PackedBytes } from './bytes.js';
-import { CellRangeError, type BindCell, type CellWriter } from './cells.js';
+import type { VariableType } from '../../table/types.js';
+import { CellKind, threadTextKernel, type KernelLayout, type TextKernel } from './text-kernel.js';
 
 /**
  * How one column is written by a row-per-line text format, chosen once per file. csv and
- * jsonl differ only in these bytes and in their string writer, so one row loop serves both.
+ * jsonl differ only in these bytes and in their string kind, so one row loop (the WebAssembly
+ * kernel's) serves both.
  */
 export interface TextColumn {
   name: string;
+  kind: CellKind;
   /** Bytes before every cell: csv the delimiter (none for the first column), jsonl `,"name":`. */
-  prefix: PackedBytes;
+  prefix: Uint8Array;
   /** A null cell: csv nothing, jsonl `null`. */
-  nullText: PackedBytes;
+  nullText: Uint8Array;
   /** Most bytes a value takes; for strings, the bytes beyond its own (the two quotes). */
   maxBytes: number;
   /** Strings: most output bytes per input byte (csv 2 for a doubled quote, jsonl 6 for \u00XX); else 0. */
   bytesPerByte: number;
-  bind: BindCell;
 }
 
-export interface TextLayout {
+export interface TextLayout extends KernelLayout {
   format: string;
   columns: readonly TextColumn[];
-  /** Bytes ending every row: csv the line ending, jsonl `}\n`. */
-  rowEnd: PackedBytes;
 }
 
-/** One batch's columns bound to their writers: the state of the row loop. */
+/** How a format spells the non-finite doubles (csv bare, jsonl as JSON strings). */
+export interface NonFiniteText {
+  nan: Uint8Array;
+  infinity: Uint8Array;
+  negativeInfinity: Uint8Array;
+}
+
+/** Where csv and jsonl differ for the scalar types. */
+export interface ScalarStyle {
+  nonFinite: NonFiniteText;
+  /** Dates, dateTimes and times in double quotes (jsonl: they are JSON strings). */
+  quoteTemporal: boolean;
+  /** Doubles spelled for JSON readers: `-0.0`, and exponent form from 1e16 (`1e+20`), as Python's repr. */
+  jsonFloats: boolean;
+}
+
+/** Types whose text is the same in csv and jsonl (strings differ: quoting vs escaping). */
+export type ScalarType = Exclude<VariableType, 'string' | 'geography'>;
+
+/** Longest int64 text: "-9223372036854775808". */
+const MAX_INT64_CHARS = 20;
+/** Longest text String() gives for a double: "-0.0000012345678901234567" is 25. */
+const MAX_FLOAT_CHARS = 26;
+const DATE_CHARS = 10;
+const TIME_CHARS = 15;
+
+/** A scalar column's kind and the most bytes one value takes (lets a chunk be sized once, not per cell). */
+export function scalarCell(type: ScalarType, style: ScalarStyle): { kind: CellKind; maxBytes: number } {
+  const quotes = style.quoteTemporal ? 2 : 0;
+  const { nan, infinity, negativeInfinity } = style.nonFinite;
+  switch (type) {
+    case 'integer': return { kind: CellKind.integer, maxBytes: MAX_INT64_CHARS };
+    case 'float': return { kind: CellKind.float, maxBytes: Math.max(MAX_FLOAT_CHARS, nan.length, infinity.length, negativeInfinity.length) };
+    case 'boolean': return { kind: CellKind.boolean, maxBytes: 5 };
+    case 'date': return { kind: CellKind.date, maxBytes: DATE_CHARS + quotes };
+    case 'dateTime': return { kind: CellKind.dateTime, maxBytes: DATE_CHARS + 1 + TIME_CHARS + quotes };
+    case 'time': return { kind: CellKind.time, maxBytes: TIME_CHARS + quotes };
+  }
+}
+
+/** One batch's columns under a layout: what the row loop is given. */
 export interface BoundRows {
   layout: TextLayout;
-  writers: CellWriter[];
-  validity: (Uint8Array | null)[];
-  bitOffsets: number[];
+  cols: readonly ColumnView[];
+  kernel: TextKernel;
   /** Value offsets of the string columns (null for the others), to size chunks. */
   offsets: (Int32Array | null)[];
   /** Most bytes a row takes apart from the string values' own bytes. */
@@ -44,15 +82,14 @@ export function bindRows(layout: TextLayout, cols: readonly ColumnView[]): Bound
   for (const c of layout.columns) rowBytes += c.prefix.length + Math.max(c.maxBytes, c.nullText.length);
   return {
     layout,
-    writers: layout.columns.map((c, i) => c.bind(cols[i])),
-    validity: cols.map((c) => c.validity),
-    bitOffsets: cols.map((c) => c.bitOffset),
+    cols,
+    kernel: threadTextKernel(),
     offsets: layout.columns.map((c, i) => (c.bytesPerByte > 0 ? cols[i].offsets : null)),
     rowBytes,
   };
 }
 
-/** Most bytes rows start..end-1 can take, so the loop needs no bounds checks. */
+/** Most bytes rows start..end-1 can take. */
 export function measureRows(rows: BoundRows, start: number, end: number): number {
   let bytes = rows.rowBytes * (end - start);
   const { offsets, layout } = rows;
@@ -63,57 +100,34 @@ export function measureRows(rows: BoundRows, start: number, end: number): number
   return bytes;
 }
 
-/** Where a row loop stopped when a cell threw: the row and the column. */
-interface LoopStop { row: number; column: number }
-
-/** A layout's row loop (compileRowLoop): writes rows start..end-1 at pos, returns the end. */
-type RowLoop = (rows: BoundRows, out: DataView, pos: number, start: number, end: number, stop: LoopStop) => number;
-
-const loops = new WeakMap<TextLayout, RowLoop>();
+/** Most output bytes the kernel writes in one call (it holds them until they are copied out). */
+const MAX_CALL_BYTES = 1 << 20;
 
 /**
- * Writes rows start..end-1 at `pos` (room for measureRows bytes plus slack guaranteed by the
- * caller) and returns the end position. `firstRow` places errors in the whole table.
+ * Writes rows start..end-1 into `target` at `pos` (room for measureRows bytes assumed) and
+ * returns the end position. `firstRow` places errors in the whole table.
  */
-export function encodeRows(rows: BoundRows, out: DataView, pos: number, start: number, end: number, firstRow: number): number {
-  const { layout } = rows;
-  let loop = loops.get(layout);
-  if (loop === undefined) loops.set(layout, (loop = compileRowLoop(layout)));
-  const stop: LoopStop = { row: start, column: 0 };
-  try {
-    return loop(rows, out, pos, start, end, stop);
-  } catch (err) {
-    if (!(err instanceof CellRangeError)) throw err;
-    throw new ExportError('VALUE_OUT_OF_RANGE', err.message, { format: layout.format, column: layout.columns[stop.column].name, row: firstRow + stop.row }, { cause: err });
+export function encodeRows(rows: BoundRows, target: Uint8Array, pos: number, start: number, end: number, firstRow: number): number {
+  const { layout, cols, kernel } = rows;
+  for (let from = start, to = end; from < end; from = to, to = end) {
+    let bytes = measureRows(rows, from, to);
+    while (bytes > MAX_CALL_BYTES && to - from > 1) {
+      to = from + ((to - from) >> 1);
+      bytes = measureRows(rows, from, to);
+    }
+    const result = kernel.encode(layout, cols, from, to, bytes, target, pos);
+    if (typeof result !== 'number') throw noText(layout, cols, result.column, result.row, firstRow);
+    pos = result;
   }
+  return pos;
 }
 
-/** Stores of a constant byte run at `pos` as numeric literals, then `pos` moved past it. */
-function storeConstant(run: PackedBytes): string {
-  if (run.length === 0) return '';
-  const stores = Array.from(run.words, (word, k) => `out.setUint32(pos${k === 0 ? '' : ` + ${4 * k}`}, ${word >>> 0}, true);`);
-  return `${stores.join(' ')} pos += ${run.length};`;
-}
-
-/**
- * The row loop of one layout, generated once per layout: the columns unrolled, each one's
- * constant bytes (delimiter or key, null text, line end) stored as literals and each one's
- * writer called from a call site of its own. The general loop (one call site for every
- * column's writer, the prefixes read from arrays) spent about a fifth of its time on that
- * (issue #12). Only numbers from the layout go into the source, never names or values.
- */
-function compileRowLoop(layout: TextLayout): RowLoop {
-  const lines: string[] = [
-    'const W = rows.writers, V = rows.validity, B = rows.bitOffsets;',
-  ];
-  layout.columns.forEach((_, c) => lines.push(`const w${c} = W[${c}], v${c} = V[${c}], b${c} = B[${c}];`));
-  lines.push('let row = start, column = 0;', 'try {', 'for (; row < end; row++) {');
-  layout.columns.forEach((column, c) => {
-    lines.push(`column = ${c};`, storeConstant(column.prefix));
-    const whenNull = storeConstant(column.nullText);
-    lines.push(`if (v${c} !== null && ((v${c}[(b${c} + row) >> 3] >> ((b${c} + row) & 7)) & 1) === 0) { ${whenNull} }`,
-      `else pos = w${c}(out, pos, row);`);
-  });
-  lines.push(storeConstant(layout.rowEnd), '}', '} catch (err) { stop.row = row; stop.column = column; throw err; }', 'return pos;');
-  return new Function('rows', 'out', 'pos', 'start', 'end', 'stop', lines.join('\n')) as RowLoop;
+/** The error for a value the kernel found no text for (dates outside 0001..9999, times outside the day). */
+function noText(layout: TextLayout, cols: readonly ColumnView[], column: number, row: number, firstRow: number): ExportError {
+  const value = cols[column].values[row];
+  const detail =
+    layout.columns[column].kind === CellKind.date ? `date ${value} days from 1970-01-01 is outside 0001-01-01..9999-12-31, the dates ISO text (YYYY-MM-DD) can hold`
+    : layout.columns[column].kind === CellKind.dateTime ? `dateTime ${value} µs from 1970-01-01T00:00:00 is outside years 0001..9999, the dateTimes ISO text can hold`
+    : `time ${value} µs is outside 00:00:00..23:59:59.999999`;
+  return new ExportError('VALUE_OUT_OF_RANGE', detail, { format: layout.format, column: layout.columns[column].name, row: firstRow + row });
 }

@@ -1,5 +1,6 @@
 import { copyBits } from '../../../parallel/pack-group.js';
 import type { ColumnView } from '../../../table/columns.js';
+import { instantiateKernel, WASM_PAGE, type WasmMemory } from '../../wasm-kernel.js';
 import { KERNEL_WASM } from './kernel-wasm.js';
 
 // The WebAssembly kernel (./assembly/kernel.ts) and its memory, one per thread: a column is
@@ -29,7 +30,6 @@ export interface KernelExports {
   addToInt32(at: number, count: number, delta: number): void;
 }
 
-const WASM_PAGE = 65536;
 /** The running min/max of a column chunk (24 bytes: seen, min, max; see the kernel). */
 export const MIN_MAX = 16;
 /** Scratch for one DELTA_BINARY_PACKED miniblock (32 u32). */
@@ -41,19 +41,6 @@ const FIRST = 256;
 const MAX_STRING_ENTRIES = (1 << 20) / 4 + 1;
 const MAX_INT64_ENTRIES = (1 << 20) / 8 + 1;
 
-/** What is used of the WebAssembly global (its types are the DOM library's, which this project does not load). */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-}
-const { WebAssembly: wasm } = globalThis as unknown as { WebAssembly: WasmApi };
-
-let compiled: object | null = null;
 
 /** A column copied into the kernel's memory: addresses of its parts (0: absent). */
 export interface WasmColumn {
@@ -88,9 +75,7 @@ export class Arena {
   private top = FIRST;
 
   constructor() {
-    compiled ??= new wasm.Module(Buffer.from(KERNEL_WASM, 'base64'));
-    this.memory = new wasm.Memory({ initial: 16, maximum: 65536 });
-    this.x = new wasm.Instance(compiled, { env: { memory: this.memory } }).exports as unknown as KernelExports;
+    ({ exports: this.x, memory: this.memory } = instantiateKernel<KernelExports>(KERNEL_WASM, 16));
     this.u8 = new Uint8Array(this.memory.buffer);
   }
 
