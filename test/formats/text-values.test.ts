@@ -231,3 +231,41 @@ describe('strings, eight bytes at a time', () => {
     }
   });
 });
+
+describe('one kernel per thread, shared by the exports that take turns on it', () => {
+  it('encodes the same bytes when two layouts and two batches alternate, call after call, as when each runs alone', () => {
+    const random = seededRandom(17);
+    const table = tableOf({ s: 'string', n: 'integer', x: 'float', d: 'date' });
+    const batch = (rows: number): ColumnView[] => [
+      viewColumn(column('string', Array.from({ length: rows }, (_, i) => (i % 7 === 0 ? null : `v${i},"${'é'.repeat(i % 5)}"\n`))), 'string'),
+      viewColumn(column('integer', Array.from({ length: rows }, () => BigInt(Math.floor((random() - 0.5) * 2 ** 40)))), 'integer'),
+      viewColumn(column('float', Array.from({ length: rows }, () => (random() < 0.1 ? null : random() * 1000))), 'float'),
+      viewColumn(column('date', Array.from({ length: rows }, () => Math.floor(random() * 20000))), 'date'),
+    ];
+    const layouts = [planCsvLayout(table, resolveCsvOptions({})), planJsonlLayout(table)];
+    const batches = [batch(3000), batch(5000)];
+    const alone = layouts.map((layout) => batches.map((cols) => {
+      const rows = bindRows(layout, cols);
+      const out = new Uint8Array(measureRows(rows, 0, cols[0].length));
+      return Buffer.from(out.subarray(0, encodeRows(rows, out, 0, 0, cols[0].length, 0)));
+    }));
+    // Every (layout, batch) pair bound at once, then 100 rows of each in turn.
+    const pairs = layouts.flatMap((layout, l) => batches.map((cols, b) => ({ l, b, rows: bindRows(layout, cols), n: cols[0].length, parts: [] as Buffer[] })));
+    for (let start = 0; pairs.some((p) => start < p.n); start += 100) {
+      for (const p of pairs) {
+        if (start >= p.n) continue;
+        const end = Math.min(p.n, start + 100);
+        const out = new Uint8Array(measureRows(p.rows, start, end));
+        p.parts.push(Buffer.from(out.subarray(0, encodeRows(p.rows, out, 0, start, end, 0))));
+      }
+    }
+    for (const p of pairs) expect(Buffer.concat(p.parts).equals(alone[p.l][p.b]), `layout ${p.l}, batch ${p.b}`).toBe(true);
+  });
+
+  it('writes a batch whose rows take more than one call\'s output (1 MiB) in several calls, the same bytes', () => {
+    const long = 'x'.repeat(3000);
+    const values = Array.from({ length: 1200 }, (_, i) => `${i}${long}`);
+    const text = decoder.decode(encodeColumn(planCsvLayout(tableOf({ x: 'string' }), resolveCsvOptions({})), 'string', values));
+    expect(text).toBe(values.map((v) => `${v}\n`).join(''));
+  });
+});
