@@ -41,7 +41,6 @@ const FIRST = 256;
 const MAX_STRING_ENTRIES = (1 << 20) / 4 + 1;
 const MAX_INT64_ENTRIES = (1 << 20) / 8 + 1;
 
-
 /** A column copied into the kernel's memory: addresses of its parts (0: absent). */
 export interface WasmColumn {
   n: number;
