@@ -14,7 +14,10 @@ import { PROJECT_ROOT } from '../helpers/readers.js';
 import { createExport, download, getExport, isFinished, pollExport, waitFor } from './helpers.js';
 import { startCli, stop, type ServeProcess } from './serve-process.js';
 
-const ROWS = 300_000;
+// Large enough that the exports before the last each run across several progress events (one per
+// 100 ms): at 300,000 rows csv and jsonl (since their WebAssembly row loop) could all end
+// between two polls, and no moment had one running with progress while another waited.
+const ROWS = 1_000_000;
 
 describe('serve: killed with SIGKILL mid-export', () => {
   const running: ServeProcess[] = [];
