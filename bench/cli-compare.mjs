@@ -122,6 +122,11 @@ for (const threads of formats.some((f) => PEER_FORMATS.includes(f)) ? peerThread
   log(`loading the table into reference.py --threads ${threads}`);
   peers.push(await startPeers(threads));
 }
+// One untimed run first: the first timed command, right after the peers have loaded the table,
+// was 1.5–1.7× slower than in any later round in every full run of sessions 8 and 9 (csv with
+// the default workers: 2.33–2.54 s, against 1.3–1.8 s in the other rounds).
+log(`settling: one untimed ${formats[0]} run`);
+runCli(formats[0], 'default');
 const peerInfo = peers.map((p) => `${p.threads === '1' ? 'single-threaded' : 'all cores'}: ${Object.entries(p.ready.threadCounts).map(([k, v]) => `${k} ${v}`).join(', ')}`).join('; ');
 
 // Jobs per format; each round runs them all, starting one further along each time, so no job
