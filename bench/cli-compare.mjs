@@ -177,10 +177,12 @@ say(`Command: \`npm run build && node bench/cli-compare.mjs${args ? ` ${args}` :
 say();
 say(`The ${rows.toLocaleString('en-US')}-row benchmark table (bench/table.mjs: 9 columns, timestamps without a zone) as an Arrow IPC file of ${mb(statSync(input).size)} MB in the page cache. Ours: the whole CLI process, \`node dist/cli/main.js <file> --format <f> --out <dir>\`, with the default workers and with \`--workers 1\`. Peers: writing the same table from memory (read before timing; bench/reference.py), one Python process single-threaded and one with every library's defaults (${peerInfo || 'none'}); DuckDB from its own in-memory table (jsonl: \`FORMAT json\`), pyarrow \`write_csv\` / \`pq.write_table\`, polars \`write_csv\` / \`write_ndjson\` / \`write_parquet\`${PEER_FORMATS.includes('avro') ? ' / \`write_avro\`' : ''}; parquet snappy${PEER_FORMATS.includes('avro') ? ', avro deflate' : ''}, as ours. Median of ${runs} runs each, alternating in one run. —: the peer writes no such format${PEER_FORMATS.includes('avro') ? '' : ' (or, for avro, was not run: polars only with --avro-peer)'}.`);
 say();
-say(`| format | tabular-export CLI (default workers) | CLI --workers 1 | ${columns.map((c) => c.label).join(' | ')} |`);
-say(`|---|---|---|${columns.map(() => '---|').join('')}`);
+// Rows as cells joined by ' | ' (no empty trailing cell when there are no peers).
+const row = (cells) => `| ${cells.join(' | ')} |`;
+say(row(['format', 'tabular-export CLI (default workers)', 'CLI --workers 1', ...columns.map((c) => c.label)]));
+say(row(['---', '---', '---', ...columns.map(() => '---')]));
 for (const f of formats) {
-  say(`| ${f} | ${secs(med(`ours ${f} default`))} | ${secs(med(`ours ${f} 1`))} | ${columns.map((c) => secs(med(`${c.writer} ${f} ${c.threads}`))).join(' | ')} |`);
+  say(row([f, secs(med(`ours ${f} default`)), secs(med(`ours ${f} 1`)), ...columns.map((c) => secs(med(`${c.writer} ${f} ${c.threads}`)))]));
 }
 if (columns.length) {
   say();
