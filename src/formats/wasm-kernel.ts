@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { ExportError } from '../errors.js';
 
 /**
  * What the WebAssembly kernels (parquet's per-value loops, the csv/jsonl row loop) share: each is
@@ -27,6 +28,10 @@ const modules = new Map<string, object>();
  * 64 KiB pages to start with, which may grow to 4 GiB, and the other imports given in `env`.
  */
 export function instantiateKernel<Exports>(base64: string, pages: number, env: Record<string, unknown> = {}): { exports: Exports; memory: WasmMemory } {
+  // Column buffers are copied in as they are, in the host's byte order; WebAssembly reads little-endian.
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+    throw new ExportError('INTERNAL', 'the WebAssembly kernels (csv, jsonl and parquet values) need a little-endian host');
+  }
   let module = modules.get(base64);
   if (module === undefined) modules.set(base64, (module = new wasm.Module(Buffer.from(base64, 'base64'))));
   const memory = new wasm.Memory({ initial: pages, maximum: 65536 });
