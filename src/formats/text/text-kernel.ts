@@ -133,7 +133,7 @@ export class TextKernel {
   /** Copies a batch's columns in, after the layout, and points the descriptors at them. */
   private load(cols: readonly ColumnView[]): void {
     let need = this.layoutEnd;
-    for (const col of cols) need += align(columnBytes(col)) + 2 * SLACK + 16;
+    for (const col of cols) need += columnBytes(col);
     this.ensure(need);
     const u8 = this.u8;
     const view = new DataView(this.memory.buffer);
@@ -199,13 +199,14 @@ function align(n: number): number {
   return (n + 15) & ~15;
 }
 
-/** Bytes of a column's parts as load() copies them. */
+/** Bytes of a column's parts as load() copies them, each padded as copy() pads it. */
 function columnBytes(col: ColumnView): number {
+  const padded = (n: number): number => align(n + SLACK);
   const bitmapBytes = ((col.bitOffset & 7) + col.length + 7) >> 3;
-  let n = col.validity === null ? 0 : bitmapBytes + 16;
-  if (col.offsets !== null) n += 4 * (col.length + 1) + 16 + (col.offsets[col.length] - col.offsets[0]);
-  else if (col.type === 'boolean') n += bitmapBytes;
-  else n += col.values.BYTES_PER_ELEMENT * col.length;
+  let n = col.validity === null ? 0 : padded(bitmapBytes);
+  if (col.offsets !== null) n += padded(4 * (col.length + 1)) + padded(col.offsets[col.length] - col.offsets[0]);
+  else if (col.type === 'boolean') n += padded(bitmapBytes);
+  else n += padded(col.values.BYTES_PER_ELEMENT * col.length);
   return n;
 }
 

@@ -472,7 +472,8 @@ export function encodeRows(lay: usize, start: i32, end: i32, out: usize): usize 
         continue;
       }
       const vals = <usize>load<u32>(d, D_VALS);
-      switch (load<i32>(d, D_KIND)) {
+      const kind = load<i32>(d, D_KIND);
+      switch (kind) {
         case K_INTEGER: {
           out = writeI64(out, load<i64>(vals + (<usize>row << 3)));
           break;
@@ -515,12 +516,14 @@ export function encodeRows(lay: usize, start: i32, end: i32, out: usize): usize 
           out = quoteMark(writeTime(quoteMark(out, quote), micros), quote);
           break;
         }
-        default: {
+        case K_CSV_STRING:
+        case K_JSON_STRING: {
           const offs = <usize>load<u32>(d, D_OFFS) + (<usize>row << 2);
           const from = load<i32>(offs);
           const src = <usize>load<u32>(d, D_BASE) + <usize>from;
           const len = load<i32>(offs, 4) - from;
-          out = load<i32>(d, D_KIND) == K_CSV_STRING ? csvField(out, src, len, delimiter) : jsonString(out, src, len);
+          out = kind == K_CSV_STRING ? csvField(out, src, len, delimiter) : jsonString(out, src, len);
+          break;
         }
       }
     }
